@@ -16,9 +16,12 @@ __version__ = "0.1.0"
 __all__ = ["Divergence", "dual", "get", "names", "register", "symmetrize", "runtime", "__version__"]
 
 try:  # exact and estimated divergences (fdiv/estimate.py)
-    from .estimate import discrete, integrate, monte_carlo, variational_bound  # noqa: F401
+    from .estimate import (  # noqa: F401
+        closed_form, discrete, expectation, fit_gaussian_exact, integrate, monte_carlo, variational_bound,
+    )
 
-    __all__ += ["discrete", "integrate", "monte_carlo", "variational_bound"]
+    __all__ += ["closed_form", "discrete", "expectation", "fit_gaussian_exact", "integrate", "monte_carlo",
+                "variational_bound"]
 except ImportError:  # pragma: no cover - while the module is being written
     pass
 

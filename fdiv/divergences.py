@@ -549,6 +549,8 @@ class Alpha(Divergence):
                       taken in log space (log softplus)."""
 
     name, label = "alpha", "alpha-divergence"
+    #: parameters to use when a test or table needs one member of the family
+    example_params = {"alpha": 0.5}
     # set per instance in __init__ (plain attributes shadow the base-class properties)
     domain = domain_closed = f_prime_one = f_at_zero = f_slope_inf = None
 
