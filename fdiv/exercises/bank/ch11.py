@@ -1,0 +1,139 @@
+"""Chapter 11: the conditional GAN."""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ..core import Exercise, StudentError, register
+from ..helpers import as_tensor, assert_close, assert_number, call, describe, expect_raises, fmt
+
+# --------------------------------------------------------------------------- 11.1
+
+ex = register(Exercise(
+    id="11.1", kind="function", name="one_hot", signature="(labels, num_classes)",
+    title="One-hot labels for the conditional networks",
+    task=r"""Both networks of a conditional GAN receive the class label $y \in \{0, \dots, K-1\}$ as a one-hot
+vector in $\{0, 1\}^K$. Write `one_hot(labels, num_classes)`: for an integer tensor of labels of shape
+`(B,)`, return a **float** tensor of shape `(B, num_classes)`. Labels outside $\{0, \dots, K-1\}$ must raise
+`ValueError` naming the bad label and the allowed range.""",
+    doc="Float one-hot matrix (B, num_classes) of integer labels (B,); ValueError for labels outside "
+        "0..num_classes-1.",
+    hint="torch.nn.functional.one_hot needs num_classes (else the width is the largest label + 1), returns "
+         "integers, and raises RuntimeError on bad labels: check them first and raise ValueError yourself.",
+))
+
+
+def _oh_ref(labels, k):
+    return torch.nn.functional.one_hot(labels, k).double()
+
+
+def _oh(fn, labels, k):
+    out = call(fn, labels, k)
+    return as_tensor(out, (labels.shape[0], k), what=f"one_hot(labels of shape {tuple(labels.shape)}, {k})")
+
+
+@ex.check("one row per label with a single 1 in the label's column")
+def _(fn):
+    labels = torch.tensor([3, 0, 9, 3, 1])
+    got = _oh(fn, labels, 10)
+    for i, y in enumerate(labels.tolist()):
+        if not torch.equal(got[i], _oh_ref(torch.tensor([y]), 10)[0]):
+            raise AssertionError(f"label {y} (row {i}): expected {fmt(_oh_ref(torch.tensor([y]), 10)[0])}, "
+                                 f"got {fmt(got[i])}")
+
+
+@ex.check("float dtype and num_classes columns even if some classes are absent")
+def _(fn):
+    labels = torch.tensor([0, 1, 1])
+    out = call(fn, labels, 10)
+    if isinstance(out, torch.Tensor) and not out.is_floating_point():
+        raise AssertionError(f"got dtype {out.dtype}: the networks take float inputs; convert with .float()")
+    got = as_tensor(out, (3, 10), what="one_hot(tensor([0, 1, 1]), 10)")
+    assert_close(got, _oh_ref(labels, 10), what="labels (0, 1, 1), 10 classes: ")
+
+
+@ex.check("labels outside 0..K-1 raise ValueError")
+def _(fn):
+    for bad in ([0, 10], [-1, 2]):
+        exc = expect_raises(fn, (torch.tensor(bad), 10), ValueError,
+                            what=f"one_hot(tensor({bad}), 10)")
+        msg = str(exc)
+        if str(10 if 10 in bad else -1) not in msg:
+            raise AssertionError(f"one_hot(tensor({bad}), 10) raised ValueError({msg!r}): name the bad label in "
+                                 "the message")
+
+
+# --------------------------------------------------------------------------- 11.2
+
+ex = register(Exercise(
+    id="11.2", kind="function", name="conditional_input", signature="(z, labels, num_classes)",
+    title="The conditional generator's input",
+    task=r"""The conditional generator $g_\theta(z, y)$ is an ordinary network applied to the concatenation of
+the noise and the one-hot label. Write `conditional_input(z, labels, num_classes)`: for noise `z` of shape
+`(B, k)` and integer labels of shape `(B,)`, return the tensor $[z, \mathrm{onehot}(y)]$ of shape
+`(B, k + num_classes)`, noise first, with the dtype of `z`; gradients must flow back to `z`.""",
+    doc="torch.cat([z, one_hot(labels)], dim=1): (B, k + num_classes), dtype of z, differentiable in z.",
+    hint="Build the one-hot matrix in the dtype of z, then concatenate along dim=1.",
+))
+
+
+@ex.check("shape (B, k + K): noise first, then the one-hot label")
+def _(fn):
+    g = torch.Generator().manual_seed(0)
+    z = torch.randn(4, 3, generator=g, dtype=torch.float64)
+    labels = torch.tensor([2, 0, 4, 2])
+    out = call(fn, z, labels, 5)
+    got = as_tensor(out, (4, 8), what="conditional_input(z of shape (4, 3), labels of shape (4,), 5)")
+    exp = torch.cat([z, _oh_ref(labels, 5)], dim=1)
+    if torch.equal(got, torch.cat([_oh_ref(labels, 5), z], dim=1)):
+        raise AssertionError("you put the one-hot label first; the convention here is [z, onehot(y)]")
+    assert_close(got, exp, what="z of shape (4, 3), labels (2, 0, 4, 2), 5 classes: ")
+
+
+@ex.check("keeps the dtype of z (float32)")
+def _(fn):
+    z = torch.zeros(2, 4)
+    out = call(fn, z, torch.tensor([1, 0]), 3)
+    got = as_tensor(out, (2, 7), what="conditional_input(z (2, 4) float32, labels (2,), 3)")
+    if out.dtype != torch.float32:
+        raise AssertionError(f"z is float32 but the result is {out.dtype}")
+    assert_close(got, torch.cat([torch.zeros(2, 4).double(), _oh_ref(torch.tensor([1, 0]), 3)], 1))
+
+
+@ex.check("differentiable with respect to z")
+def _(fn):
+    z = torch.randn(3, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(0)).requires_grad_(True)
+    try:
+        out = fn(z, torch.tensor([0, 1, 2]), 3)
+        out.sum().backward()
+    except Exception as exc:  # noqa: BLE001
+        raise StudentError(exc, "backpropagating to z") from exc
+    if z.grad is None or not torch.equal(z.grad, torch.ones_like(z)):
+        raise AssertionError(f"the gradient of the sum with respect to z should be all ones, got {describe(z.grad)}")
+
+
+# --------------------------------------------------------------------------- 11.3
+
+COND_JS = 0.75 * math.log(4 / 3)
+
+ex = register(Exercise(
+    id="11.3", kind="number", name="conditional_js", tolerance=1e-4,
+    title="What a conditional critic sees that an unconditional one cannot",
+    task=r"""Labels $y \in \{0, 1\}$ are equally likely and the data is $x = y$: $P_{X|Y=y}$ puts all its mass on
+$x = y$. A lazy generator ignores the label and outputs $x \in \{0, 1\}$ uniformly. The *unconditional*
+divergence between the marginals is $D_{\mathrm{JS}}(P_X \Vert P_\theta) = 0$ (both are uniform). Compute the
+*conditional* divergence $\mathbb{E}_{y}\big[D_{\mathrm{JS}}(P_{X|Y=y} \Vert P_{\theta}(\cdot \mid y))\big]$, which
+the conditional GAN's discriminator $D(x, y)$ estimates, and return it (tolerance $10^{-4}$).""",
+    doc="Return E_y[ D_JS(P(x|y) || uniform) ] for P(x|y) = point mass at x = y, y uniform on {0, 1}.",
+    hint="For each y: M = (P + Q)/2 = (3/4, 1/4) (up to order); D_JS = 1/2 KL(P||M) + 1/2 KL(Q||M).",
+))
+
+
+@ex.check("equals the conditional Jensen-Shannon divergence")
+def _(value):
+    assert_number(value, COND_JS, 1e-4, wrong=[
+        (0.0, 1e-4, "that is the divergence between the marginals, which the unconditional critic sees; condition on y"),
+        (2 * COND_JS, 1e-4, "that is twice the notes' D_JS (the f-GAN paper's normalisation)"),
+        (math.log(2), 1e-4, "log 2 would be two disjoint distributions; P(x|y) and the uniform overlap at x = y"),
+    ])

@@ -1,0 +1,311 @@
+"""Reference solutions of the exercises (for instructors).
+
+Each solution is a function named as in the notebook skeleton (``pearson_conjugate``, ...); exercises
+that ask for a number or a sympy expression have a function of no arguments computing it. The book shows
+the source of these functions in each exercise's solution dropdown, so they only use the names the
+exercise section imports: ``math``, ``torch``, ``nn``, ``F`` (``torch.nn.functional``) and ``sympy``.
+
+This module is itself a valid answers file: ``fdiv grade fdiv/exercises/solutions.py`` passes every
+exercise (the names ``ex1_1``, ``ex1_2``, ... are bound below), and ``SOLUTIONS`` maps ids to solutions.
+"""
+from __future__ import annotations
+
+import math
+
+import sympy
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+# --------------------------------------------------------------------------- chapter 1
+
+
+def kl_bernoulli():
+    p, q = 0.9, 0.6
+    return p * math.log(p / q) + (1 - p) * math.log((1 - p) / (1 - q))
+
+
+def js_divergence(p, q):
+    m = (p + q) / 2
+    kl_pm = (torch.xlogy(p, p) - torch.xlogy(p, m)).sum()  # xlogy: 0 * log 0 = 0
+    kl_qm = (torch.xlogy(q, q) - torch.xlogy(q, m)).sum()
+    return 0.5 * kl_pm + 0.5 * kl_qm
+
+
+def js_second_derivative():
+    u = sympy.Symbol("u", positive=True)
+    f = sympy.Rational(1, 2) * (u * sympy.log(u) - (u + 1) * sympy.log((u + 1) / 2))
+    return sympy.simplify(sympy.diff(f, u, 2))  # 1/(2u(u+1)) > 0: f is convex
+
+
+# --------------------------------------------------------------------------- chapter 2
+
+
+def lln_estimate(h, x):
+    values = h(x)
+    return values.mean(), values.std() / math.sqrt(values.shape[0])
+
+
+def second_moment_mc():
+    g = torch.Generator().manual_seed(0)
+    x = 1 + 2 * torch.randn(10_000, generator=g, dtype=torch.float64)
+    return (x ** 2).mean().item()  # exact: Var + mean^2 = 4 + 1 = 5
+
+
+def mc_f_divergence(f, log_p, log_q, x_q):
+    ratio = torch.exp(log_p(x_q) - log_q(x_q))
+    return f(ratio).mean()
+
+
+# --------------------------------------------------------------------------- chapter 3
+
+
+def neyman_conjugate():
+    u = sympy.Symbol("u", positive=True)
+    t = sympy.Symbol("t", real=True)
+    f = (1 - u) ** 2 / u
+    bracket = t * u - f
+    roots = sympy.solve(sympy.diff(bracket, u), u)      # +-1/sqrt(1 - t)
+    u_star = [r for r in roots if r.subs(t, 0) > 0][0]  # the admissible one, u* > 0 (for t < 1)
+    return sympy.simplify(bracket.subs(u, u_star))      # 2 - 2 sqrt(1 - t)
+
+
+def pearson_conjugate(t):
+    # u* = 1 + t/2 is admissible only for t > -2; below, the sup is the limit u -> 0: -f(0) = -1
+    return torch.where(t <= -2, torch.full_like(t, -1.0), t + t ** 2 / 4)
+
+
+def tv_conjugate(t):
+    out = torch.where(t < -0.5, torch.full_like(t, -0.5), t)
+    return torch.where(t > 0.5, torch.full_like(t, math.inf), out)
+
+
+# --------------------------------------------------------------------------- chapter 4
+
+
+def optimal_witness_kl(log_p, log_q):
+    return 1 + (log_p - log_q)  # f'(u) = 1 + log u at u = p/q
+
+
+def bound_linear_witness():
+    # E_P[x] - E_Q[exp(x - 1)] = 1 - e^{-1} E[e^x] = 1 - e^{-1/2}   (x ~ N(0, 1): E[e^x] = e^{1/2})
+    return 1 - math.exp(-0.5)
+
+
+def js_optimal_witness():
+    u = sympy.Symbol("u", positive=True)
+    f = sympy.Rational(1, 2) * (u * sympy.log(u) - (u + 1) * sympy.log((u + 1) / 2))
+    return sympy.simplify(sympy.diff(f, u))  # log(2u/(u+1)) / 2 -> log(2)/2 as u -> oo
+
+
+# --------------------------------------------------------------------------- chapter 5
+
+
+def vdm_objective(v_real, v_fake, activation, conjugate):
+    return activation(v_real).mean() - conjugate(activation(v_fake)).mean()
+
+
+def activation_reverse_kl(v):
+    return -F.softplus(-v)  # (-inf, 0), increasing; -torch.exp(-v) works too
+
+
+def tightened_bound():
+    g = torch.Generator().manual_seed(0)
+    x_p = 1 + torch.randn(20_000, generator=g, dtype=torch.float64)
+    x_q = torch.randn(20_000, generator=g, dtype=torch.float64)
+    a = torch.zeros((), dtype=torch.float64, requires_grad=True)  # T(x) = a x + b
+    b = torch.zeros((), dtype=torch.float64, requires_grad=True)
+
+    def objective():
+        return (a * x_p + b).mean() - torch.exp(a * x_q + b - 1).mean()
+
+    for _ in range(300):  # gradient ascent on J (torch.optim.Adam on -J works as well)
+        ga, gb = torch.autograd.grad(objective(), (a, b))
+        with torch.no_grad():
+            a += 0.5 * ga
+            b += 0.5 * gb
+    return objective().item()  # ~0.5 = D_KL: the optimal witness x + 1/2 is linear
+
+
+# --------------------------------------------------------------------------- chapter 6
+
+
+def js_conjugate():
+    u = sympy.Symbol("u", positive=True)
+    t = sympy.Symbol("t", real=True)
+    f = sympy.Rational(1, 2) * (u * sympy.log(u) - (u + 1) * sympy.log((u + 1) / 2))
+    u_star = sympy.exp(2 * t) / (2 - sympy.exp(2 * t))  # solves f'(u) = t; positive for t < log(2)/2
+    assert sympy.simplify(sympy.diff(f, u).subs(u, u_star) - t) == 0
+    return sympy.simplify(t * u_star - f.subs(u, u_star))  # -log(2 - e^{2t}) / 2
+
+
+def gan_conjugate_activation(v):
+    return F.softplus(v)  # -log(1 - sigmoid(v)) = -log sigmoid(-v) = log(1 + e^v)
+
+
+def gan_activation(v):
+    return F.logsigmoid(v)  # = -softplus(-v)
+
+
+# --------------------------------------------------------------------------- chapter 7
+
+
+def discriminator_loss(v_real, v_fake):
+    return F.softplus(-v_real).mean() + F.softplus(v_fake).mean()
+
+
+def generator_loss_nonsaturating(v_fake):
+    return F.softplus(-v_fake).mean()
+
+
+def gradient_ratio():
+    v = torch.logit(torch.tensor(0.01, dtype=torch.float64)).requires_grad_(True)
+    (g_ns,) = torch.autograd.grad(-F.logsigmoid(v), v)   # d/dV (-log D) = -(1 - D)
+    (g_s,) = torch.autograd.grad(-F.softplus(v), v)      # d/dV log(1 - D) = -D
+    return (g_ns.abs() / g_s.abs()).item()               # (1 - D)/D = 99
+
+
+# --------------------------------------------------------------------------- chapter 8
+
+
+def optimal_discriminator(log_p, log_q):
+    return torch.sigmoid(log_p - log_q)
+
+
+def gan_value_at_optimum():
+    p = torch.tensor([0.5, 0.3, 0.2], dtype=torch.float64)
+    q = torch.tensor([0.2, 0.3, 0.5], dtype=torch.float64)
+    d = p / (p + q)
+    return (p * torch.log(d) + q * torch.log(1 - d)).sum().item()
+
+
+def tv_from_accuracy():
+    acc = 0.5 * (1 + math.erf(1 / math.sqrt(2)))  # P(X > 0), X ~ N(1, 1): the rule "real iff x > 0"
+    return 2 * acc - 1
+
+
+# --------------------------------------------------------------------------- chapter 9
+
+
+def two_diagonals(n, generator):
+    s = torch.rand(n, generator=generator) * 2 - 1
+    r = torch.rand(n, generator=generator) * 2 - 1
+    return torch.stack([s, s], dim=1), torch.stack([r, -r], dim=1)
+
+
+def linear_critic_js():
+    g = torch.Generator().manual_seed(0)
+    x_p, x_q = two_diagonals(2000, g)
+    w = torch.randn(2, generator=g).requires_grad_(True)  # D(x) = sigmoid(w.x + b), a random start
+    b = torch.randn((), generator=g).requires_grad_(True)
+
+    def j_gan():
+        return F.logsigmoid(x_p @ w + b).mean() + F.logsigmoid(-(x_q @ w + b)).mean()
+
+    for _ in range(300):  # gradient ascent on J_GAN
+        gw, gb = torch.autograd.grad(j_gan(), (w, b))
+        with torch.no_grad():
+            w += 1.0 * gw
+            b += 1.0 * gb
+    return ((j_gan() + math.log(4)) / 2).item()  # ~0, while the true D_JS is log 2
+
+
+def x_critic(points):
+    return 100.0 * points[:, 0] * points[:, 1]  # x*y = s^2 > 0 on y = x, -s^2 < 0 on y = -x
+
+
+# --------------------------------------------------------------------------- chapter 10
+
+
+def conv_transpose_output_size(size, kernel_size, stride=1, padding=0, output_padding=0, dilation=1):
+    return (size - 1) * stride - 2 * padding + dilation * (kernel_size - 1) + output_padding + 1
+
+
+def make_generator(latent_dim):
+    return nn.Sequential(
+        nn.Linear(latent_dim, 64 * 2 * 2), nn.ReLU(),
+        nn.Unflatten(1, (64, 2, 2)),                                     # (B, 64, 2, 2)
+        nn.ConvTranspose2d(64, 32, 4, stride=2, padding=1), nn.BatchNorm2d(32), nn.ReLU(),   # 4 x 4
+        nn.ConvTranspose2d(32, 1, 4, stride=2, padding=1),               # (B, 1, 8, 8)
+        nn.Tanh(),
+    )
+
+
+def convT_parameters():
+    layer = nn.ConvTranspose2d(128, 64, kernel_size=4, stride=2, padding=1)
+    return sum(p.numel() for p in layer.parameters())  # 128*64*4*4 + 64 = 131136
+
+
+# --------------------------------------------------------------------------- chapter 11
+
+
+def one_hot(labels, num_classes):
+    if labels.numel() and (labels.min() < 0 or labels.max() >= num_classes):
+        bad = labels[(labels < 0) | (labels >= num_classes)][0].item()
+        raise ValueError(f"label {bad} is outside 0..{num_classes - 1}")
+    return F.one_hot(labels.long(), num_classes).float()
+
+
+def conditional_input(z, labels, num_classes):
+    return torch.cat([z, F.one_hot(labels.long(), num_classes).to(z.dtype)], dim=1)
+
+
+def conditional_js():
+    def js(p, q):
+        p, q = torch.tensor(p, dtype=torch.float64), torch.tensor(q, dtype=torch.float64)
+        m = (p + q) / 2
+        return 0.5 * (torch.xlogy(p, p / m)).sum() + 0.5 * (torch.xlogy(q, q / m)).sum()
+
+    lazy = [0.5, 0.5]  # the generator ignores y
+    return (0.5 * js([1.0, 0.0], lazy) + 0.5 * js([0.0, 1.0], lazy)).item()  # 3/4 log(4/3)
+
+
+# --------------------------------------------------------------------------- chapter 12
+
+
+def interpolate(z0, z1, steps):
+    if steps < 2:
+        raise ValueError(f"steps must be at least 2 (both endpoints), got {steps}")
+    w = torch.linspace(0, 1, steps, dtype=z0.dtype)[:, None]
+    out = (1 - w) * z0 + w * z1
+    out[-1] = z1  # exactly z1, no rounding
+    return out
+
+
+def slerp(z0, z1, t):
+    t = t[:, None].to(z0.dtype)
+    cos = torch.clamp(torch.dot(z0, z1) / (z0.norm() * z1.norm()), -1.0, 1.0)
+    omega = torch.arccos(cos)
+    if torch.sin(omega) < 1e-6:  # (nearly) parallel: the great circle is the straight line
+        return (1 - t) * z0 + t * z1
+    return (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(omega)
+
+
+def modes_captured(samples, centres, std):
+    dist, nearest = torch.cdist(samples, centres).min(dim=1)
+    return int(nearest[dist < 3 * std].unique().numel())
+
+
+# --------------------------------------------------------------------------- the answer names
+
+SOLUTIONS = {
+    "1.1": kl_bernoulli, "1.2": js_divergence, "1.3": js_second_derivative,
+    "2.1": lln_estimate, "2.2": second_moment_mc, "2.3": mc_f_divergence,
+    "3.1": neyman_conjugate, "3.2": pearson_conjugate, "3.3": tv_conjugate,
+    "4.1": optimal_witness_kl, "4.2": bound_linear_witness, "4.3": js_optimal_witness,
+    "5.1": vdm_objective, "5.2": activation_reverse_kl, "5.3": tightened_bound,
+    "6.1": js_conjugate, "6.2": gan_conjugate_activation, "6.3": gan_activation,
+    "7.1": discriminator_loss, "7.2": generator_loss_nonsaturating, "7.3": gradient_ratio,
+    "8.1": optimal_discriminator, "8.2": gan_value_at_optimum, "8.3": tv_from_accuracy,
+    "9.1": two_diagonals, "9.2": linear_critic_js, "9.3": x_critic,
+    "10.1": conv_transpose_output_size, "10.2": make_generator, "10.3": convT_parameters,
+    "11.1": one_hot, "11.2": conditional_input, "11.3": conditional_js,
+    "12.1": interpolate, "12.2": slerp, "12.3": modes_captured,
+}
+
+# Helper functions a solution calls besides itself (shown together in the book's solution).
+DEPENDS = {"9.2": ["two_diagonals"]}
+
+for _id, _fn in SOLUTIONS.items():
+    globals()["ex" + _id.replace(".", "_")] = _fn
+del _id, _fn
