@@ -59,6 +59,9 @@ def _run_list(args) -> int:
 def _run_derive(args) -> int:
     from .symbolic import print_derivation
 
+    if args.name == "alpha" and args.alpha is None:
+        raise ValueError("the alpha family needs its parameter: fdiv derive alpha --alpha A (A not 0 or 1), "
+                         "e.g. --alpha 0.5")
     params = {} if args.alpha is None else {"alpha": args.alpha}
     print_derivation(args.name, file=sys.stdout, **params)
     return 0

@@ -673,8 +673,8 @@ class Triangular(Divergence):
 
 
 class ArithmeticGeometric(Divergence):
-    r"""Arithmetic-geometric mean divergence (Taneja): f(u) = (u + 1)/2 log((u + 1)/(2 sqrt u)),
-    D = KL(M || sqrt(P Q)-like) ... f'(u) = 1/2 log((u + 1)/(2 sqrt u)) + 1/4 - 1/(4u) is not invertible in
+    r"""Arithmetic-geometric mean divergence (Taneja): f(u) = (u + 1)/2 log((u + 1)/(2 sqrt u)), so
+    D_f(P||Q) = \int (p + q)/2 log( ((p + q)/2) / sqrt(p q) ) dx (arithmetic against geometric mean). f'(u) = 1/2 log((u + 1)/(2 sqrt u)) + 1/4 - 1/(4u) is not invertible in
     closed form, so f* is computed numerically (bisection); dom f* = R, sigma_f(v) = v."""
 
     name, label = "ag", "arithmetic-geometric mean divergence"
@@ -806,7 +806,9 @@ def get(name, **params) -> Divergence:
         import inspect
 
         accepted = [p for p in inspect.signature(factory).parameters]
-        raise ValueError(f"divergence {name!r} takes parameters {accepted or 'none'}, got {params}") from exc
+        example = getattr(factory, "example_params", None)
+        hint = f" (for example fdiv.get({name!r}, {', '.join(f'{k}={v}' for k, v in example.items())}))" if example else ""
+        raise ValueError(f"divergence {name!r} takes parameters {accepted or 'none'}, got {params}{hint}") from exc
 
 
 for _cls in (KL, ReverseKL, Pearson, Neyman, SquaredHellinger, Jeffrey, JensenShannon, GAN, TotalVariation,
