@@ -567,8 +567,9 @@ class Alpha(Divergence):
         a = alpha
         self.label = f"alpha-divergence (alpha = {a:g})"
         self.f_expr = f"(u**{a:g} - 1 - {a:g}*(u - 1))/({a:g}*({a:g} - 1))"
-        self.conjugate_expr = (f"((1 + ({a:g} - 1)*t)**({a:g}/({a:g} - 1)) - 1)/{a:g}"
-                               + (f", -1/{a:g} for t <= {-1 / (a - 1):g}" if a > 1 else ""))
+        sign = "+" if a > 1 else "-"
+        self.conjugate_expr = (f"((1 {sign} {abs(a - 1):g}*t)**({a / (a - 1):g}) - 1)/{a:g}"
+                               + (f", {-1 / a:g} for t <= {-1 / (a - 1):g}" if a > 1 else ""))
         if a > 1:
             self.domain, self.domain_closed = (-INF, INF), (False, False)
             self.activation_expr = "v"

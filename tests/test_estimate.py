@@ -47,6 +47,11 @@ def _all_divergences():
 ALL = _all_divergences()
 
 
+def _infinite_here(d) -> bool:
+    """Q wider than P: int q^2/p diverges, so Neyman chi^2 and the alpha < 0 members are +inf."""
+    return d.name == "neyman" or (d.name == "alpha" and d.alpha < 0)
+
+
 def N(m, s):
     return td.Normal(torch.tensor(float(m), dtype=torch.float64), torch.tensor(float(s), dtype=torch.float64))
 
@@ -304,8 +309,10 @@ def test_integrate_gradients_are_finite(d):
     mu = torch.tensor(0.2, requires_grad=True)
     log_s = torch.tensor(math.log(1.4), requires_grad=True)
     value = E.integrate(d, P, td.Normal(mu, log_s.exp()))
-    if not math.isfinite(float(value.detach())):
-        pytest.skip("infinite divergence for this pair")
+    if _infinite_here(d):  # the exact value is +inf, and integrate must say so
+        assert float(value.detach()) == math.inf
+        return
+    assert math.isfinite(float(value.detach()))
     value.backward()
     assert torch.isfinite(mu.grad) and torch.isfinite(log_s.grad)
     # compare with a central difference of the exact value
@@ -327,8 +334,10 @@ def test_integrate_rejects_batched_distributions():
 def test_monte_carlo_within_four_standard_errors(d):
     P, Q = N(0, 1), N(0.5, 1.5)
     exact = E.integrate(d, P, Q)
-    if not math.isfinite(exact):
-        pytest.skip("infinite divergence for this pair")
+    if _infinite_here(d):
+        assert exact == math.inf
+        return
+    assert math.isfinite(exact)
     est = E.monte_carlo(d, P, Q, n=20_000, seed=1)
     assert est.n == 20_000 and est.stderr > 0
     assert abs(est.value - exact) < 4 * est.stderr

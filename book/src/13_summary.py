@@ -160,9 +160,8 @@ assert abs(fdiv.discrete("js", [1, 0], [0, 1]) - math.log(2)) < 1e-12           
 # %% [markdown]
 # ## Bibliography
 #
-# The works cited in this book (the same list as in the introduction).
+# The works cited in this book.
 #
 # ```{bibliography}
 # :all:
-# :keyprefix: s-
 # ```
