@@ -1,0 +1,61 @@
+"""``python -m bench [--quick] [--only overhead,toys,gaussian,images]``: print the benchmark tables (markdown)."""
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+import time
+
+import torch
+
+from . import markdown
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    p.add_argument("--quick", action="store_true", help="smaller budgets (GAN only on the toy sets)")
+    p.add_argument("--only", default="overhead,toys,gaussian,images",
+                   help="comma-separated subset of: overhead, toys, gaussian, images")
+    p.add_argument("--datasets", default="ring8,grid25")
+    p.add_argument("--divergences", default=None, help="comma-separated names (default: all; --quick: gan)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=None, help="torch threads for the toy runs (default: torch's)")
+    args = p.parse_args(argv)
+    parts = set(args.only.split(","))
+    try:
+        import os
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        load = float("nan")
+    print(f"# fdiv benchmarks\n\nmachine: {platform.machine()}, {os.cpu_count()} CPUs, load average {load:.1f}, "
+          f"torch {torch.__version__}, cuda {'yes' if torch.cuda.is_available() else 'no'}\n", flush=True)
+    t0 = time.time()
+    if "overhead" in parts:
+        from . import overhead
+        print(markdown(overhead.table(args.quick)), flush=True)
+    if "toys" in parts:
+        from . import toys
+        divs = None
+        if args.divergences:
+            divs = [(n, {"alpha": 0.5} if n == "alpha" else {}) for n in args.divergences.split(",")]
+        elif args.quick:
+            divs = [("gan", {})]
+        for ds in args.datasets.split(","):
+            print(markdown(toys.table(ds, divs, seed=args.seed, threads=args.threads)), flush=True)
+    if "gaussian" in parts:
+        from . import gaussian
+        print(markdown(gaussian.table(args.quick, seed=args.seed)), flush=True)
+    if "images" in parts:
+        try:
+            from . import images
+        except ImportError:
+            images = None
+        if images is not None and hasattr(images, "tables"):
+            for t in images.tables(args.quick):
+                print(markdown(t), flush=True)
+    print(f"total {time.time() - t0:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,240 @@
+"""Generator and critic networks for the f-GAN experiments (chapters 5-7, 9, 11).
+
+Contract shared by every model in :mod:`fdiv` (MLPs here, DC-GANs in :mod:`fdiv.conv_models`):
+
+* generators have ``latent_dim``, ``num_classes`` (0 = unconditional), ``out_shape`` and
+  ``forward(z, y=None)`` mapping noise z ~ N(0, I) of shape (N, latent_dim) (and labels y, int64 of
+  shape (N,), for a conditional model) to samples x_hat = g_theta(z, y) of shape (N, *out_shape);
+* critics have ``num_classes`` and ``forward(x, y=None)`` returning the raw witness output V_w(x)
+  of shape (N,).  The f-divergence's output activation sigma_f is *not* part of the critic: the
+  objective applies it, T_w(x) = sigma_f(V_w(x)) (see :mod:`fdiv.objectives`).
+
+Conditioning (chapter 11) follows the notes: the label enters both networks as a one-hot vector
+concatenated to the input, g_theta([z, onehot(y)]) and V_w([x, onehot(y)]).
+
+:func:`default_models` builds the networks the trainer uses for a dataset (images are delegated to
+``fdiv.conv_models.default_models``); :func:`generate` draws samples reproducibly from a generator.
+"""
+from __future__ import annotations
+
+from typing import Optional, Tuple
+
+import torch
+from torch import nn, Tensor
+import torch.nn.functional as F
+
+__all__ = ["MLPGenerator", "MLPCritic", "GaussianGenerator", "default_models", "generate",
+           "MODEL_DEFAULTS", "model_kwargs"]
+
+_ACTIVATIONS = {
+    "relu": lambda: nn.ReLU(),
+    "leaky_relu": lambda: nn.LeakyReLU(0.2),
+    "elu": lambda: nn.ELU(),
+    "tanh": lambda: nn.Tanh(),
+    "silu": lambda: nn.SiLU(),
+}
+
+
+def _act(name: str) -> nn.Module:
+    if name not in _ACTIVATIONS:
+        raise ValueError(f"unknown activation {name!r}; allowed: {', '.join(_ACTIVATIONS)}")
+    return _ACTIVATIONS[name]()
+
+
+def _check_pos_int(name, v, minimum=1):
+    if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {v!r}")
+
+
+def _one_hot(y: Optional[Tensor], num_classes: int, n: int, like: Tensor) -> Tensor:
+    if y is None:
+        raise ValueError(f"this model is conditional ({num_classes} classes): pass labels y")
+    y = torch.as_tensor(y, device=like.device)
+    if y.shape != (n,):
+        raise ValueError(f"labels must have shape ({n},), got {tuple(y.shape)}")
+    if y.numel() and (int(y.min()) < 0 or int(y.max()) >= num_classes):
+        raise ValueError(f"labels must lie in 0..{num_classes - 1}")
+    return F.one_hot(y.long(), num_classes).to(like.dtype)
+
+
+def _mlp(in_dim: int, hidden: int, depth: int, out_dim: int, activation: str, sn: bool = False) -> nn.Sequential:
+    wrap = nn.utils.parametrizations.spectral_norm if sn else (lambda m: m)
+    layers = []
+    d = in_dim
+    for _ in range(depth):
+        layers += [wrap(nn.Linear(d, hidden)), _act(activation)]
+        d = hidden
+    layers.append(wrap(nn.Linear(d, out_dim)))
+    return nn.Sequential(*layers)
+
+
+class MLPGenerator(nn.Module):
+    """g_theta(z, y) = MLP([z, onehot(y)]) with ``depth`` hidden layers of width ``hidden``.
+
+    Linear output (the toy data are unbounded); ``out_dim`` is the data dimension.
+    """
+
+    def __init__(self, latent_dim: int = 2, out_dim: int = 2, hidden: int = 128, depth: int = 3,
+                 num_classes: int = 0, activation: str = "relu"):
+        super().__init__()
+        _check_pos_int("latent_dim", latent_dim)
+        _check_pos_int("out_dim", out_dim)
+        _check_pos_int("hidden", hidden)
+        _check_pos_int("depth", depth, 0)
+        _check_pos_int("num_classes", num_classes, 0)
+        self.latent_dim, self.out_dim, self.num_classes = latent_dim, out_dim, num_classes
+        self.out_shape = (out_dim,)
+        self.net = _mlp(latent_dim + num_classes, hidden, depth, out_dim, activation)
+
+    def forward(self, z: Tensor, y: Optional[Tensor] = None) -> Tensor:
+        if self.num_classes:
+            z = torch.cat([z, _one_hot(y, self.num_classes, z.shape[0], z)], 1)
+        return self.net(z)
+
+
+class MLPCritic(nn.Module):
+    """V_w(x, y) = MLP([x, onehot(y)]) -> R, returned with shape (N,).
+
+    ``spectral_norm=True`` wraps every linear layer in spectral normalisation (Miyato et al. 2018),
+    one of the stabilisers of chapter 7.
+    """
+
+    def __init__(self, in_dim: int = 2, hidden: int = 128, depth: int = 3, num_classes: int = 0,
+                 spectral_norm: bool = False, activation: str = "leaky_relu"):
+        super().__init__()
+        _check_pos_int("in_dim", in_dim)
+        _check_pos_int("hidden", hidden)
+        _check_pos_int("depth", depth, 0)
+        _check_pos_int("num_classes", num_classes, 0)
+        self.in_dim, self.num_classes = in_dim, num_classes
+        self.spectral_norm = bool(spectral_norm)
+        self.net = _mlp(in_dim + num_classes, hidden, depth, 1, activation, sn=spectral_norm)
+
+    def forward(self, x: Tensor, y: Optional[Tensor] = None) -> Tensor:
+        x = x.reshape(x.shape[0], -1)
+        if self.num_classes:
+            x = torch.cat([x, _one_hot(y, self.num_classes, x.shape[0], x)], 1)
+        return self.net(x).squeeze(-1)
+
+
+class GaussianGenerator(nn.Module):
+    """Q_theta = N(mu, diag(exp(2 s))): g_theta(z) = mu + exp(s) * z with learned mean mu and log-scale s.
+
+    The model of the f-GAN paper's Section 4 experiment (fit one Gaussian to a mixture, chapter 5).
+    """
+
+    def __init__(self, dim: int = 1, mean: float = 0.0, log_scale: float = 0.0):
+        super().__init__()
+        _check_pos_int("dim", dim)
+        self.latent_dim, self.num_classes, self.out_shape = dim, 0, (dim,)
+        self.mean = nn.Parameter(torch.full((dim,), float(mean)))
+        self.log_scale = nn.Parameter(torch.full((dim,), float(log_scale)))
+
+    @property
+    def scale(self) -> Tensor:
+        return self.log_scale.exp()
+
+    def forward(self, z: Tensor, y: Optional[Tensor] = None) -> Tensor:
+        return self.mean + self.log_scale.exp() * z
+
+    def distribution(self) -> torch.distributions.Distribution:
+        """The fitted distribution (float64, detached): Normal for dim 1, else Independent Normals."""
+        m, s = self.mean.detach().double().cpu(), self.scale.detach().double().cpu()
+        if m.numel() == 1:
+            return torch.distributions.Normal(m[0], s[0])
+        return torch.distributions.Independent(torch.distributions.Normal(m, s), 1)
+
+
+# Defaults for the toy data (tuned so `fdiv train --dataset ring8/grid25` meets the benchmark targets;
+# see bench/ and the report in fdiv/trainer.py).
+MODEL_DEFAULTS = {
+    "1d": dict(latent_dim=1, hidden=64, depth=2),
+    "2d": dict(latent_dim=2, hidden=128, depth=3),
+}
+
+
+def model_kwargs(dataset, **kw) -> dict:
+    """The keyword arguments :func:`default_models` would use for ``dataset`` (defaults updated by kw)."""
+    base = dict(MODEL_DEFAULTS.get(dataset.kind, {}))
+    base.update({k: v for k, v in kw.items() if v is not None})
+    return base
+
+
+def default_models(dataset, conditional: bool = False, **kw) -> Tuple[nn.Module, nn.Module]:
+    """(generator, critic) suited to ``dataset`` (a Dataset or a registered name).
+
+    1-D / 2-D data: :class:`MLPGenerator` and :class:`MLPCritic` (keyword overrides: latent_dim, hidden,
+    depth, g_hidden, d_hidden, g_depth, d_depth, spectral_norm, g_activation, d_activation).
+    Images: ``fdiv.conv_models.default_models(dataset, conditional, **kw)``.
+    ``conditional=True`` needs a labelled dataset (``num_classes > 0``).
+    """
+    from .data import get_dataset
+    dataset = get_dataset(dataset)
+    if conditional and not dataset.num_classes:
+        raise ValueError(f"dataset {dataset.name!r} has no labels; conditional=True needs a labelled dataset"
+                         " (e.g. get_dataset('ring8', labelled=True) or 'digits')")
+    if dataset.kind == "image":
+        from . import conv_models
+        return conv_models.default_models(dataset, conditional, **kw)
+    if dataset.kind not in MODEL_DEFAULTS:
+        raise ValueError(f"unknown dataset kind {dataset.kind!r}; allowed: 1d, 2d, image")
+    o = model_kwargs(dataset, **kw)
+    allowed = {"latent_dim", "hidden", "depth", "g_hidden", "d_hidden", "g_depth", "d_depth",
+               "spectral_norm", "g_activation", "d_activation"}
+    bad = set(o) - allowed
+    if bad:
+        raise ValueError(f"unknown model option(s) {sorted(bad)}; allowed: {sorted(allowed)}")
+    nc = dataset.num_classes if conditional else 0
+    G = MLPGenerator(o["latent_dim"], dataset.dim, o.get("g_hidden", o["hidden"]), o.get("g_depth", o["depth"]),
+                     nc, o.get("g_activation", "relu"))
+    D = MLPCritic(dataset.dim, o.get("d_hidden", o["hidden"]), o.get("d_depth", o["depth"]), nc,
+                  bool(o.get("spectral_norm", False)), o.get("d_activation", "leaky_relu"))
+    return G, D
+
+
+@torch.no_grad()
+def generate(generator: nn.Module, n: int, *, seed: Optional[int] = None, rng: Optional[torch.Generator] = None,
+             labels=None, batch_size: int = 4096, device=None) -> Tensor:
+    """Draw ``n`` samples x = g(z, y), z ~ N(0, I), as a CPU tensor (N, *out_shape).
+
+    Noise comes from a CPU generator (``rng``, or a fresh one seeded with ``seed``, default 0), so the
+    result does not depend on the device.  ``labels``: int (all samples that class), a sequence/tensor of
+    N labels, or None (conditional models then get labels 0..K-1 cycled, i.e. balanced classes).
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive int, got {n!r}")
+    if rng is None:
+        rng = torch.Generator().manual_seed(0 if seed is None else int(seed))
+    if device is None:
+        p = next(iter(generator.parameters()), None)
+        device = p.device if p is not None else torch.device("cpu")
+    K = getattr(generator, "num_classes", 0)
+    if K:
+        if labels is None:
+            y = torch.arange(n) % K
+        elif isinstance(labels, int) and not isinstance(labels, bool):
+            if not 0 <= labels < K:
+                raise ValueError(f"label {labels} out of range; allowed 0..{K - 1}")
+            y = torch.full((n,), labels, dtype=torch.long)
+        else:
+            y = torch.as_tensor(labels, dtype=torch.long)
+            if y.shape != (n,):
+                raise ValueError(f"labels must be an int or have shape ({n},)")
+            if (y < 0).any() or (y >= K).any():
+                raise ValueError(f"labels out of range; allowed 0..{K - 1}")
+    else:
+        if labels is not None:
+            raise ValueError("labels given but the generator is unconditional")
+        y = None
+    was_training = generator.training
+    generator.eval()
+    out = []
+    z_all = torch.randn(n, generator.latent_dim, generator=rng)  # all at once: independent of batch_size
+    try:
+        for i in range(0, n, batch_size):
+            z = z_all[i:i + batch_size]
+            yy = None if y is None else y[i:i + batch_size].to(device)
+            out.append(generator(z.to(device), yy).float().cpu())
+    finally:
+        generator.train(was_training)
+    return torch.cat(out)

@@ -1,0 +1,113 @@
+"""Tests of fdiv.models: the model contract, conditioning, default models, generate()."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from fdiv.data import get_dataset
+from fdiv.models import GaussianGenerator, MLPCritic, MLPGenerator, default_models, generate
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny networks: one thread is fastest (and kind to a shared 2-core machine)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def test_shapes_and_contract():
+    G = MLPGenerator(latent_dim=3, out_dim=2, hidden=16, depth=2)
+    D = MLPCritic(in_dim=2, hidden=16, depth=2)
+    z = torch.randn(7, 3)
+    x = G(z)
+    assert x.shape == (7, 2) and G.latent_dim == 3 and G.num_classes == 0 and G.out_shape == (2,)
+    assert D(x).shape == (7,) and D.num_classes == 0
+    (D(x).sum()).backward()  # gradients flow back into the generator
+    assert all(p.grad is not None for p in G.parameters())
+
+
+def test_linear_critic_with_depth_zero():
+    D = MLPCritic(2, hidden=16, depth=0)
+    x = torch.randn(5, 2)
+    W, b = D.net[0].weight, D.net[0].bias
+    assert torch.allclose(D(x), (x @ W.T + b).squeeze(-1))
+
+
+def test_conditional_models_use_the_label():
+    torch.manual_seed(0)
+    G = MLPGenerator(2, 2, 16, 2, num_classes=3)
+    D = MLPCritic(2, 16, 2, num_classes=3)
+    z = torch.randn(4, 2)
+    y0, y1 = torch.zeros(4, dtype=torch.long), torch.ones(4, dtype=torch.long)
+    assert not torch.allclose(G(z, y0), G(z, y1))
+    x = G(z, y0)
+    assert not torch.allclose(D(x, y0), D(x, y1))
+    with pytest.raises(ValueError, match="labels"):
+        G(z)
+    with pytest.raises(ValueError, match="0..2"):
+        D(x, torch.full((4,), 3))
+
+
+def test_spectral_norm_bounds_the_layers():
+    torch.manual_seed(0)
+    D = MLPCritic(2, 32, 2, spectral_norm=True)
+    for _ in range(20):  # power iterations run in training mode
+        D(torch.randn(8, 2))
+    D.eval()
+    for m in D.modules():
+        if isinstance(m, torch.nn.Linear):
+            assert float(torch.linalg.matrix_norm(m.weight.detach(), 2)) == pytest.approx(1.0, abs=0.05)
+
+
+def test_gaussian_generator():
+    G = GaussianGenerator(1, mean=1.5, log_scale=float(torch.log(torch.tensor(2.0))))
+    x = generate(G, 20000, seed=0)
+    assert x.shape == (20000, 1)
+    assert float(x.mean()) == pytest.approx(1.5, abs=0.05)
+    assert float(x.std()) == pytest.approx(2.0, rel=0.03)
+    q = G.distribution()
+    assert float(q.mean) == pytest.approx(1.5) and float(q.stddev) == pytest.approx(2.0)
+
+
+def test_default_models_for_toys():
+    for name in ("ring8", "grid25", "x", "mixture1d"):
+        ds = get_dataset(name)
+        G, D = default_models(ds)
+        x = generate(G, 10, seed=0)
+        assert x.shape == (10, ds.dim) and D(x).shape == (10,)
+    G, D = default_models("ring8", hidden=32, depth=1, d_depth=0)
+    assert isinstance(D.net[0], torch.nn.Linear) and len(D.net) == 1
+    with pytest.raises(ValueError, match="no labels"):
+        default_models("ring8", conditional=True)
+    G, D = default_models(get_dataset("ring8", labelled=True), conditional=True)
+    assert G.num_classes == D.num_classes == 8
+    with pytest.raises(ValueError, match="unknown model option"):
+        default_models("ring8", widht=3)
+
+
+def test_generate_is_reproducible_and_ignores_global_rng():
+    torch.manual_seed(0)
+    G = MLPGenerator(2, 2, 16, 2)
+    a = generate(G, 50, seed=1)
+    torch.manual_seed(99)
+    assert torch.equal(a, generate(G, 50, seed=1))
+    assert torch.allclose(a, generate(G, 50, rng=torch.Generator().manual_seed(1), batch_size=7), atol=1e-6)
+    assert not torch.equal(a, generate(G, 50, seed=2))
+    with pytest.raises(ValueError):
+        generate(G, 0)
+    with pytest.raises(ValueError, match="unconditional"):
+        generate(G, 5, labels=1)
+
+
+def test_generate_labels():
+    torch.manual_seed(0)
+    G = MLPGenerator(2, 2, 16, 2, num_classes=4)
+    a = generate(G, 8, seed=0)  # balanced: labels 0,1,2,3,0,1,...
+    z = torch.randn(8, 2, generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(a, G(z, torch.arange(8) % 4))
+    b = generate(G, 8, seed=0, labels=2)
+    assert torch.allclose(b, G(z, torch.full((8,), 2)))
+    with pytest.raises(ValueError, match="out of range"):
+        generate(G, 8, labels=4)

@@ -1,0 +1,186 @@
+"""End-to-end tests of `fdiv train` / `fdiv sample` (fdiv.train_cli through the fdiv.cli dispatcher)."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from fdiv.cli import main
+from fdiv.data import get_dataset
+from fdiv.metrics import mode_metrics
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def _run(capsys, *argv):
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.fixture(scope="module")
+def ring_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "ring"
+    code = main(["train", "--divergence", "gan", "--dataset", "ring8", "--steps", "12", "--seed", "0",
+                 "--device", "cpu", "--batch-size", "64", "--no-progress", "--out", str(out)])
+    assert code == 0
+    return out
+
+
+def test_train_writes_everything(ring_run):
+    files = sorted(p.name for p in ring_run.iterdir())
+    assert files == ["checkpoint.pt", "curves.png", "metrics.json", "samples.npy", "samples.png"]
+    m = json.loads((ring_run / "metrics.json").read_text())
+    assert m["divergence"] == "gan" and m["dataset"] == "ring8" and m["steps"] == 12
+    assert {"modes", "high_quality", "reverse_kl", "seconds"} <= set(m)
+    x = np.load(ring_run / "samples.npy")
+    assert x.shape == (2500, 2) and x.dtype == np.float32
+    # samples.npy are the points the metrics were computed on
+    mm = mode_metrics(x, get_dataset("ring8"))
+    assert mm["modes"] == m["modes"] and mm["high_quality"] == pytest.approx(m["high_quality"])
+    assert (ring_run / "samples.png").read_bytes()[:4] == b"\x89PNG"
+    assert not list(ring_run.parent.glob(".ring.*"))  # temporary directories are gone
+
+
+def test_sample_npy_png_and_errors(ring_run, tmp_path, capsys):
+    ck = str(ring_run / "checkpoint.pt")
+    code, out, err = _run(capsys, "sample", "--checkpoint", ck, "--n", "100", "--seed", "1", "--out", str(tmp_path / "s.npy"))
+    assert code == 0, err
+    a = np.load(tmp_path / "s.npy")
+    assert a.shape == (100, 2)
+    _run(capsys, "sample", "--checkpoint", str(ring_run), "--n", "100", "--seed", "1", "--out", str(tmp_path / "t.npy"))
+    assert np.array_equal(a, np.load(tmp_path / "t.npy"))  # same seed, same samples
+    code, _, err = _run(capsys, "sample", "--checkpoint", ck, "--out", str(tmp_path / "s.png"))
+    assert code == 0 and (tmp_path / "s.png").exists()
+    code, _, err = _run(capsys, "sample", "--checkpoint", ck, "--label", "1", "--out", str(tmp_path / "u.npy"))
+    assert code == 2 and "unconditional" in err
+    code, _, err = _run(capsys, "sample", "--checkpoint", ck, "--out", str(tmp_path / "s.txt"))
+    assert code == 2 and ".npy or .png" in err
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"garbage")
+    code, _, err = _run(capsys, "sample", "--checkpoint", str(bad), "--out", str(tmp_path / "v.npy"))
+    assert code == 2 and "not a readable fdiv checkpoint" in err
+    torch.save({"state_dict": {}}, tmp_path / "foreign.pt")
+    code, _, err = _run(capsys, "sample", "--checkpoint", str(tmp_path / "foreign.pt"), "--out", str(tmp_path / "v.npy"))
+    assert code == 2 and "not an fdiv training checkpoint" in err
+    # a checkpoint whose weights do not fit its config ("from another model")
+    ckd = torch.load(ck, weights_only=True)
+    ckd["config"]["model"] = {"hidden": 7}
+    torch.save(ckd, tmp_path / "mismatch.pt")
+    code, _, err = _run(capsys, "sample", "--checkpoint", str(tmp_path / "mismatch.pt"), "--out", str(tmp_path / "v.npy"))
+    assert code == 2 and "does not match" in err
+    assert not (tmp_path / "v.npy").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--divergence", "kld", "--dataset", "ring8"], "gan"),
+    (["--divergence", "gan", "--dataset", "ring9"], "grid25"),
+    (["--divergence", "gan", "--dataset", "x", "--conditional"], "no labels"),
+    (["--divergence", "gan", "--dataset", "ring8", "--device", "tpu"], "tpu"),
+    (["--divergence", "gan"], "--dataset"),
+    (["--divergence", "alpha", "--param", "alpha=1", "--dataset", "ring8"], "alpha"),
+])
+def test_bad_arguments_fail_before_writing_anything(tmp_path, capsys, argv, message):
+    out = tmp_path / "run"
+    code, _, err = _run(capsys, "train", *argv, "--steps", "3", "--out", str(out))
+    assert code == 2
+    assert message in err
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_bad_steps_is_a_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["train", "--dataset", "ring8", "--steps", "-5", "--out", str(tmp_path / "r")])
+    assert e.value.code == 2
+    assert "positive integer" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+def test_out_exists_and_resume(ring_run, tmp_path, capsys):
+    code, _, err = _run(capsys, "train", "--dataset", "ring8", "--steps", "3", "--out", str(ring_run))
+    assert code == 2 and "already exists" in err
+    # resume: continue a 12-step run to 20 steps into a new directory, same as training 20 steps at once
+    # (with a constant learning rate: the cosine schedule depends on the total number of steps)
+    const = ["--lr-schedule", "constant", "--ema", "0.9"]
+    short = tmp_path / "short"
+    code, _, err = _run(capsys, "train", "--divergence", "gan", "--dataset", "ring8", "--steps", "12", "--seed", "0",
+                        "--device", "cpu", "--batch-size", "64", "--no-progress", *const, "--out", str(short))
+    assert code == 0, err
+    res = tmp_path / "more"
+    code, _, err = _run(capsys, "train", "--resume", str(short), "--steps", "20", "--no-progress", "--out", str(res))
+    assert code == 0, err
+    direct = tmp_path / "direct"
+    code, _, err = _run(capsys, "train", "--divergence", "gan", "--dataset", "ring8", "--steps", "20", "--seed", "0",
+                        "--device", "cpu", "--batch-size", "64", "--no-progress", *const, "--out", str(direct))
+    assert code == 0, err
+    assert np.array_equal(np.load(res / "samples.npy"), np.load(direct / "samples.npy"))
+    code, _, err = _run(capsys, "train", "--resume", str(ring_run), "--divergence", "kl", "--steps", "20",
+                        "--out", str(tmp_path / "x"))
+    assert code == 2 and "divergence" in err and not (tmp_path / "x").exists()
+
+
+def test_divergence_keeps_the_last_good_checkpoint(tmp_path, capsys, monkeypatch):
+    from fdiv import trainer as T
+    real, calls = T.critic_objective, {"n": 0}
+
+    def poisoned(d, a, b):
+        calls["n"] += 1
+        J = real(d, a, b)
+        return J * float("nan") if calls["n"] == 8 else J
+
+    monkeypatch.setattr(T, "critic_objective", poisoned)
+    out = tmp_path / "div"
+    code, _, err = _run(capsys, "train", "--dataset", "ring8", "--steps", "20", "--batch-size", "32",
+                        "--checkpoint-every", "5", "--device", "cpu", "--out", str(out))
+    assert code == 1
+    assert "step 8" in err and "div.partial" in err
+    assert not out.exists()
+    assert T.load_checkpoint(tmp_path / "div.partial")["step"] == 5
+
+
+def test_mixture1d_writes_samples(tmp_path, capsys):
+    out = tmp_path / "m"
+    code, _, err = _run(capsys, "train", "--divergence", "kl", "--dataset", "mixture1d", "--steps", "5",
+                        "--device", "cpu", "--out", str(out))
+    assert code == 0, err
+    assert np.load(out / "samples.npy").shape == (2500, 1)
+
+
+def test_plot_helpers(tmp_path):
+    """The picture helpers behind samples.png / curves.png (and the book's figures)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from fdiv import plots
+
+    imgs = torch.linspace(-1, 1, 20 * 64).reshape(20, 1, 8, 8)
+    ax = plots.plot_image_grid(imgs, nrow=5, labels=torch.arange(20) % 4)
+    assert len(ax.get_yticklabels()) == 4  # one row per label
+    arr = ax.images[0].get_array()
+    assert arr.shape == (4 * 9 + 1, 5 * 9 + 1) and float(arr.min()) >= 0 and float(arr.max()) <= 1
+    plt.close("all")
+    with pytest.raises(ValueError, match="N x C x H x W"):
+        plots.plot_image_grid(torch.zeros(2, 2, 8, 8))
+    ds = get_dataset("grid25")
+    ax = plots.plot_samples_2d(ds.sample(100), ds, title="t")
+    assert ax.get_xlim()[0] < -4 < 4 < ax.get_xlim()[1]
+    fig = plots.plot_curves({"step": [1, 2, 3], "loss_d": [1, 2, 3], "loss_g": [3, 2, 1],
+                             "divergence_estimate": [0.1, 0.2, 0.3]}, true_divergence=0.25)
+    plots.save_figure(fig, tmp_path / "c.png")
+    assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
+    ax = plots.plot_density_1d("mixture1d", {"fit": (0.0, 2.0), "fit2": torch.distributions.Normal(1.0, 1.0)})
+    assert len(ax.lines) == 2
+    from fdiv.models import MLPCritic
+    import fdiv
+    ax = plots.plot_critic_2d(MLPCritic(2, 8, 1), fdiv.get("gan"), ds, what="D")
+    Z = ax.images[0].get_array()
+    assert float(Z.min()) > 0 and float(Z.max()) < 1  # D_w = sigmoid(V) in (0, 1)
+    plt.close("all")

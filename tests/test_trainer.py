@@ -1,0 +1,194 @@
+"""Tests of fdiv.trainer: determinism, bit-for-bit resume, divergence handling, options."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+import fdiv
+from fdiv import trainer as T
+from fdiv.trainer import TrainConfig, TrainingDiverged, load_checkpoint, train
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny networks: one thread is fastest (and kind to a shared 2-core machine)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+TINY = dict(dataset="ring8", batch_size=32, model=dict(hidden=16, depth=1), eval_samples=200,
+            log_every=5, progress=False, device="cpu")
+
+
+def _params(m):
+    return torch.cat([p.detach().reshape(-1) for p in m.parameters()])
+
+
+def test_same_seed_same_run_and_different_seed_differs():
+    a = train(divergence="gan", steps=20, seed=3, **TINY)
+    b = train(divergence="gan", steps=20, seed=3, **TINY)
+    assert a.history == b.history
+    assert torch.equal(_params(a.generator), _params(b.generator))
+    assert a.metrics["modes"] == b.metrics["modes"]
+    c = train(divergence="gan", steps=20, seed=4, **TINY)
+    assert a.history["loss_d"] != c.history["loss_d"]
+    assert a.history["step"] == [5, 10, 15, 20]
+    assert set(a.history) == {"step", "loss_d", "loss_g", "divergence_estimate"}
+    assert {"modes", "high_quality", "reverse_kl", "seconds", "steps"} <= set(a.metrics)
+
+
+@pytest.mark.parametrize("extra", [dict(divergence="kl", critic_steps=2),
+                                   dict(divergence="gan", gradient_penalty=1.0, spectral_norm=True,
+                                        lr_schedule="cosine"),
+                                   dict(divergence="pearson", conditional=True, generator_loss="minimax")])
+def test_resume_reproduces_the_uninterrupted_run_bit_for_bit(tmp_path, extra):
+    full = train(steps=24, seed=1, **TINY, **extra)
+
+    class Interrupt(Exception):
+        pass
+
+    def stop_at_15(step, logs):
+        if step == 15:
+            raise Interrupt
+
+    # an interrupted run: its last checkpoint is at step 14, between two history entries (log_every=5)
+    with pytest.raises(Interrupt):
+        train(steps=24, seed=1, out=tmp_path / "a", checkpoint_every=7, callback=stop_at_15, **TINY, **extra)
+    assert load_checkpoint(tmp_path / "a")["step"] == 14
+    res = train(steps=24, seed=1, resume=tmp_path / "a" / "checkpoint.pt", out=tmp_path / "b", **TINY, **extra)
+    assert res.history == full.history
+    assert torch.equal(_params(res.generator), _params(full.generator))
+    assert torch.equal(_params(res.critic), _params(full.critic))
+    assert res.metrics["modes"] == full.metrics["modes"]
+    # without a config: everything comes from the checkpoint
+    res2 = train(resume=tmp_path / "a")
+    assert res2.history == full.history
+    # the finished run's checkpoint holds the final state and metrics
+    ck = load_checkpoint(tmp_path / "b")
+    assert ck["step"] == 24 and ck["metrics"]["modes"] == full.metrics["modes"]
+
+
+def test_resume_validation(tmp_path):
+    train(divergence="gan", steps=10, seed=0, out=tmp_path / "r", **TINY)
+    with pytest.raises(ValueError, match="divergence"):
+        train(divergence="kl", steps=20, seed=0, resume=tmp_path / "r", **TINY)
+    with pytest.raises(ValueError, match="less than"):
+        train(resume=tmp_path / "r", steps=5)
+    with pytest.raises(ValueError, match="does not exist"):
+        train(resume=tmp_path / "nope")
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="not a readable"):
+        train(resume=tmp_path / "junk.pt")
+    torch.save({"hello": 1}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="not an fdiv training checkpoint"):
+        load_checkpoint(tmp_path / "other.pt")
+
+
+def test_nan_stops_with_the_step_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    real = T.critic_objective
+    calls = {"n": 0}
+
+    def poisoned(d, v_real, v_fake):
+        calls["n"] += 1
+        J = real(d, v_real, v_fake)
+        return J * float("nan") if calls["n"] == 17 else J
+
+    monkeypatch.setattr(T, "critic_objective", poisoned)
+    with pytest.raises(TrainingDiverged) as e:
+        train(divergence="gan", steps=40, seed=0, out=tmp_path, checkpoint_every=10, **TINY)
+    assert e.value.step == 17 and "step 17" in str(e.value)
+    assert str(tmp_path / "checkpoint.pt") in str(e.value)
+    ck = load_checkpoint(tmp_path)
+    assert ck["step"] == 10
+    assert all(torch.isfinite(v).all() for v in ck["generator"].values())
+    assert not list(tmp_path.glob(".*tmp*"))  # no temporary files left behind
+    # the kept checkpoint is the clean run's step-10 checkpoint: resuming it (unpoisoned) works
+    monkeypatch.setattr(T, "critic_objective", real)
+    res = train(resume=tmp_path, steps=12, progress=False)
+    assert res.history["step"][-1] == 12
+
+
+def test_huge_learning_rate_divergence_is_reported():
+    with pytest.raises(FloatingPointError, match=r"step \d+"):
+        train(divergence="kl", steps=200, seed=0, lr_d=1e6, lr_g=1e6, betas=(0.0, 0.0),
+              **{**TINY, "model": dict(hidden=16, depth=1)})
+
+
+def test_config_validation():
+    with pytest.raises(ValueError) as e:
+        train(divergence="klx", steps=5, **TINY)
+    assert "kl" in str(e.value) and "gan" in str(e.value)
+    with pytest.raises(ValueError, match="ring8"):
+        train(divergence="gan", steps=5, **{**TINY, "dataset": "ring9"})
+    for bad in (dict(steps=-1), dict(batch_size=0), dict(lr_g=0.0), dict(critic_steps=1.5),
+                dict(generator_loss="x"), dict(lr_schedule="linear"), dict(gradient_penalty=-1.0),
+                dict(device="tpu"), dict(betas=(1.0, 0.5))):
+        with pytest.raises(ValueError):
+            train(divergence="gan", **{**TINY, "steps": 5, **bad})
+    with pytest.raises(ValueError, match="unknown training option"):
+        train(divergence="gan", stepz=3, **TINY)
+    with pytest.raises(ValueError, match="no labels"):
+        train(divergence="gan", steps=2, conditional=True, **{**TINY, "dataset": "x"})
+
+
+def test_resolved_defaults():
+    c = TrainConfig(dataset="grid25").resolved()
+    assert c.steps == T.DATASET_DEFAULTS["grid25"]["steps"]
+    assert c.batch_size == T.DATASET_DEFAULTS["grid25"]["batch_size"]
+    assert TrainConfig.from_dict(c.to_dict()) == c
+
+
+def test_fdiv_train_convenience_snapshots_and_callback():
+    seen = []
+    res = fdiv.train(divergence="js", steps=10, seed=0, snapshot_every=5, snapshot_n=50,
+                     callback=lambda step, logs: seen.append((step, logs["divergence_estimate"])), **TINY)
+    assert [s for s, _ in res.snapshots] == [0, 5, 10]
+    assert res.snapshots[0][1].shape == (50, 2)
+    assert [s for s, _ in seen] == [5, 10]
+    assert [v for _, v in seen] == res.history["divergence_estimate"]
+    x = res.sample(30, seed=1)
+    assert x.shape == (30, 2) and torch.equal(x, res.sample(30, seed=1))
+
+
+def test_custom_linear_critic():
+    D = fdiv.models.MLPCritic(2, 8, depth=0)
+    res = train(divergence="gan", steps=5, seed=0, critic=D, **{**TINY, "dataset": "x"})
+    assert res.critic is D and "mean_log_density" in res.metrics
+
+
+def test_training_learns_the_ring():
+    """A short real run: the samples move from the origin onto the unit circle."""
+    def ring_error(x):
+        return float((x.norm(dim=1) - 1).abs().mean())
+
+    res = train(divergence="gan", dataset="ring8", steps=400, seed=0, eval_samples=1000,
+                snapshot_every=400, snapshot_n=1000, progress=False, device="cpu")  # ring8 defaults otherwise
+    before, after = ring_error(res.snapshots[0][1]), ring_error(res.snapshots[-1][1])
+    assert before > 0.5 and after < 0.15, (before, after)
+    assert res.metrics["modes"] >= 4
+    assert res.history["divergence_estimate"][-1] > -2 * math.log(2) - 0.5  # near -log 4 at equilibrium
+
+
+def test_fit_gaussian_vdm_moves_towards_the_data():
+    fit = T.fit_gaussian_vdm("kl", steps=150, seed=0, batch_size=256)
+    P = fdiv.data.get_dataset("mixture1d").distribution
+    # KL(P||Q) is minimised by moment matching: the fit starts there and must stay close
+    assert fit.mean == pytest.approx(float(P.mean), abs=0.4)
+    assert fit.std == pytest.approx(float(P.stddev), rel=0.25)
+    assert math.isfinite(fit.divergence_estimate)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_training_and_amp(tmp_path):
+    res = train(divergence="gan", steps=20, seed=0, out=tmp_path, **{**TINY, "device": "cuda"})
+    assert next(res.generator.parameters()).is_cuda
+    res2 = train(divergence="gan", steps=20, seed=0, **{**TINY, "device": "cuda"})
+    for k in res.history:  # same seed on the GPU: the same run up to floating-point reassociation
+        assert res.history[k] == pytest.approx(res2.history[k], rel=1e-4, abs=1e-5)
+    res3 = train(divergence="gan", steps=20, seed=0, amp=True, **{**TINY, "device": "cuda"})
+    assert all(math.isfinite(v) for v in res3.history["loss_d"])
+    G, D, cfg = T.models_from_checkpoint(tmp_path / "checkpoint.pt", device="cuda")
+    assert next(G.parameters()).is_cuda
