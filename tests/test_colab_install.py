@@ -48,7 +48,8 @@ def test_fresh_environment_installs_fdiv_from_the_repository_and_runs_a_chapter(
     setup = nb.cells[0]
     assert "%pip install" in setup.source and "git+https://" in setup.source
     url = setup.source.split("git+", 1)[1].split('"', 1)[0]
-    setup.source = setup.source.replace(f"git+{url}", f"git+file://{clone}")
+    # pip wants a host in a git+file URL: git+file://localhost/abs/path
+    setup.source = setup.source.replace(f"git+{url}", f"git+file://localhost{clone}")
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = []
