@@ -37,7 +37,7 @@ from .numeric import as_float_tensor, log_softplus, log_w_exp, numeric_conjugate
 U = sp.Symbol("u", positive=True)
 
 __all__ = [
-    "Divergence", "register", "get", "names", "dual", "symmetrize",
+    "Divergence", "register", "get", "names", "every", "dual", "symmetrize",
     "KL", "ReverseKL", "Pearson", "Neyman", "SquaredHellinger", "Jeffrey", "JensenShannon", "GAN",
     "TotalVariation", "Alpha", "Triangular", "ArithmeticGeometric",
 ]
@@ -187,6 +187,11 @@ class Divergence:
         return self.conjugate(self.activation(v))
 
     # ----- misc ------------------------------------------------------------------------
+    @property
+    def tag(self) -> str:
+        """Short name with parameters, for tables and legends: 'kl', 'alpha(0.5)'."""
+        return self.name + "".join(f"({v:g})" for v in self.params.values())
+
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
         return f"fdiv.get({self.name!r}{', ' + params if params else ''})"
@@ -789,6 +794,18 @@ def register(name: str, factory: Callable[..., Divergence]) -> None:
 def names() -> tuple[str, ...]:
     """The registered divergence names."""
     return tuple(_REGISTRY)
+
+
+def every(alphas=(-1.0, 0.5, 2.0)) -> list[Divergence]:
+    """One instance of every registered divergence, the alpha family at each of ``alphas``
+    (what the book's tables and checks loop over)."""
+    out: list[Divergence] = []
+    for name in names():
+        if name == "alpha":
+            out += [get(name, alpha=a) for a in alphas]
+        else:
+            out.append(get(name))
+    return out
 
 
 def get(name, **params) -> Divergence:

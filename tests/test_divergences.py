@@ -374,3 +374,10 @@ def test_inputs_any_device_dtype_and_lists():
     assert d.conjugate(torch.tensor([0, 1])).dtype == torch.get_default_dtype()
     if torch.cuda.is_available():
         assert d.conjugate_activation(torch.zeros(3, device="cuda")).device.type == "cuda"
+
+
+def test_every_expands_families_and_tags():
+    ds = fdiv.divergences.every(alphas=(0.5, 2.0))
+    tags = [d.tag for d in ds]
+    assert tags.count("alpha(0.5)") == 1 and "alpha(2)" in tags and "kl" in tags
+    assert len(ds) == len(fdiv.names()) - 1 + 2

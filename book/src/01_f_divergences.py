@@ -38,19 +38,12 @@ seed_everything(0)
 
 
 def registry():
-    """Every registered divergence; the alpha family at three parameters."""
-    out = []
-    for name in fdiv.names():
-        try:
-            out.append(fdiv.get(name))
-        except ValueError:  # a parameterised family
-            out += [fdiv.get(name, alpha=a) for a in (-1.0, 0.5, 2.0)]
-    return out
+    """Every registered divergence, the alpha family at alpha = -1.0, 0.5, 2.0."""
+    return fdiv.divergences.every(alphas=(-1.0, 0.5, 2.0))
 
 
 def tag(d):
-    """Short name, with parameters: 'kl', 'alpha(0.5)'."""
-    return d.name + "".join(f"({v:g})" for v in d.params.values())
+    return d.tag  # 'kl', 'alpha(0.5)'
 
 
 DIVERGENCES = registry()
