@@ -28,8 +28,16 @@ from fdiv.exercises.wrong import WRONG
 
 ROOT = Path(__file__).resolve().parent.parent
 EXERCISES = all_exercises()
-IDS = [e.id for e in EXERCISES]
-WRONG_CASES = [(eid, i, desc) for eid in IDS for i, (desc, _) in enumerate(WRONG.get(eid, []))]
+IDS_PLAIN = [e.id for e in EXERCISES]
+
+
+def _marked(eid, *rest):
+    """A parameter carrying the exercise's marker, so `pytest -m ex3_2 tests` runs the grader tests of 3.2."""
+    return pytest.param(eid, *rest, marks=getattr(pytest.mark, "ex" + eid.replace(".", "_")))
+
+
+IDS = [_marked(eid) for eid in IDS_PLAIN]
+WRONG_CASES = [_marked(eid, i, desc) for eid in IDS_PLAIN for i, (desc, _) in enumerate(WRONG.get(eid, []))]
 
 
 def _env():
@@ -53,7 +61,7 @@ def test_registry_covers_every_chapter():
     assert len(EXERCISES) >= 36
     for ch in range(1, 13):
         assert len(all_exercises(ch)) >= 3, f"chapter {ch} has fewer than 3 exercises"
-    assert len(set(IDS)) == len(IDS)
+    assert len(set(IDS_PLAIN)) == len(IDS_PLAIN)
     assert {e.kind for e in EXERCISES} == {"function", "number", "sympy"}
     for e in EXERCISES:
         assert e.checks and e.task.strip() and e.hint.strip() and e.title.strip(), e.id
@@ -66,8 +74,8 @@ def test_registry_covers_every_chapter():
 
 
 def test_every_exercise_has_a_solution_and_two_wrong_answers():
-    assert set(SOLUTIONS) == set(IDS)
-    for eid in IDS:
+    assert set(SOLUTIONS) == set(IDS_PLAIN)
+    for eid in IDS_PLAIN:
         assert len(WRONG.get(eid, [])) >= 2, f"exercise {eid} needs at least 2 wrong answers"
 
 
@@ -233,7 +241,7 @@ def _grade(argv, capsys):
 def test_grade_reference_solutions_file_passes(capsys):
     code, cap = _grade([str(ROOT / "fdiv" / "exercises" / "solutions.py"), "--all", "-q"], capsys)
     assert code == 0, cap.out
-    assert f"score: {len(IDS)}/{len(IDS)} exercises passed" in cap.out
+    assert f"score: {len(IDS_PLAIN)}/{len(IDS_PLAIN)} exercises passed" in cap.out
 
 
 def test_grade_partly_wrong_file(tmp_path, capsys):
@@ -252,7 +260,7 @@ def test_grade_partly_wrong_file(tmp_path, capsys):
     code, cap = _grade([str(f), "--chapter", "3", "-q"], capsys)
     assert code == 1 and "3.1" in cap.out and "MISSING" in cap.out
     code, cap = _grade([str(f), "--all", "-q"], capsys)
-    assert code == 1 and cap.out.count("MISSING") == len(IDS) - 4
+    assert code == 1 and cap.out.count("MISSING") == len(IDS_PLAIN) - 4
 
 
 def test_grade_usage_errors(tmp_path, capsys):
@@ -324,7 +332,7 @@ def test_pytest_plugin_selects_one_exercise_by_marker(tmp_path):
            "-m", "ex3_2"]
     r = subprocess.run(cmd, cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=300)
     assert r.returncode == 1, r.stdout + r.stderr
-    assert f"1 failed, {len(IDS) - 1} deselected" in r.stdout, r.stdout
+    assert f"1 failed, {len(IDS_PLAIN) - 1} deselected" in r.stdout, r.stdout
     assert "answers.py::exercise_3_2" in r.stdout and "Exercise 3.2: The Pearson" in r.stdout
     assert "FAIL  values where the supremum sits at u -> 0" in r.stdout
 
