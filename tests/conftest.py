@@ -20,13 +20,14 @@ EXERCISE_MARKERS = [f"ex{c}_{n}" for c in range(1, 14) for n in range(1, 21)]
 def pytest_configure(config: pytest.Config) -> None:
     for name in EXERCISE_MARKERS:
         config.addinivalue_line("markers", f"{name}: tests of exercise {name[2:].replace('_', '.')}")
-    # Library tests are small; keep torch from spreading over every core of a shared machine.
-    os.environ.setdefault("OMP_NUM_THREADS", "2")
+    # Library tests train tiny networks: one thread is fastest, and two threads on a busy 2-core
+    # machine were measured 10-15x slower. (Tests that need more set it themselves.)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     try:
         import torch
     except ImportError:  # pragma: no cover - torch is a hard dependency
         return
-    torch.set_num_threads(min(2, torch.get_num_threads()))
+    torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")

@@ -9,15 +9,6 @@ import torch
 from fdiv.data import Dataset, dataset_names, get_dataset, register_dataset
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny networks: one thread is fastest (and kind to a shared 2-core machine)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def test_registry_names_and_errors():
     names = dataset_names()
     for n in ("ring8", "grid25", "x", "mixture1d"):

@@ -22,14 +22,6 @@ from fdiv import estimate as E
 FAMILY_PARAMS = {"alpha": [{"alpha": 0.5}, {"alpha": 2.0}, {"alpha": -1.0}]}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 def _all_divergences():
     out = []
     for name in fdiv.names():

@@ -47,14 +47,6 @@ def _env():
     return env
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 # --------------------------------------------------------------------------- the registry
 
 def test_registry_covers_every_chapter():

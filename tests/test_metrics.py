@@ -11,15 +11,6 @@ from fdiv.data import get_dataset
 from fdiv.metrics import evaluate, mode_metrics
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny networks: one thread is fastest (and kind to a shared 2-core machine)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.mark.parametrize("name", ["ring8", "grid25"])
 def test_perfect_balanced_samples(name):
     ds = get_dataset(name)

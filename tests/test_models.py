@@ -8,15 +8,6 @@ from fdiv.data import get_dataset
 from fdiv.models import GaussianGenerator, MLPCritic, MLPGenerator, default_models, generate
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny networks: one thread is fastest (and kind to a shared 2-core machine)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def test_shapes_and_contract():
     G = MLPGenerator(latent_dim=3, out_dim=2, hidden=16, depth=2)
     D = MLPCritic(in_dim=2, hidden=16, depth=2)

@@ -8,14 +8,6 @@ import fdiv
 from fdiv.objectives import critic_loss, critic_objective, generator_loss, gradient_penalty, witness
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny networks: one thread is fastest (and kind to a shared 2-core machine)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 # divergences whose f' is finite and strictly increasing on the ratios used below
 SMOOTH = ["kl", "reverse_kl", "pearson", "neyman", "squared_hellinger", "jeffrey", "js", "gan"]
 

@@ -12,14 +12,6 @@ from fdiv.data import get_dataset
 from fdiv.metrics import mode_metrics
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _run(capsys, *argv):
     code = main(list(argv))
     out = capsys.readouterr()

@@ -11,14 +11,6 @@ from fdiv import trainer as T
 from fdiv.trainer import TrainConfig, TrainingDiverged, load_checkpoint, train
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny networks: one thread is fastest (and kind to a shared 2-core machine)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 TINY = dict(dataset="ring8", batch_size=32, model=dict(hidden=16, depth=1), eval_samples=200,
             log_every=5, progress=False, device="cpu")
 
