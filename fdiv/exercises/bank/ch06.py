@@ -74,6 +74,25 @@ def _grad_of(fn, v):
         raise AssertionError("no gradient flows back to v (did you use .item(), numpy or torch.no_grad()?)")
     return v.grad
 
+def _check_extremes(fn, name, reference):
+    """fn(v) against reference(v) at v = +-1e4 in float64 and float32."""
+    for dt in (torch.float64, torch.float32):
+        v = _EXTREME.to(dt)
+        got = _unary(fn, v, name)
+        assert_close(got, reference(v.double()), v, name="v", rtol=1e-6, atol=1e-6,
+                     what=f"{str(dt).replace('torch.', '')}: ")
+
+
+def _check_gradient(fn, derivative):
+    """d fn / dv finite and equal to derivative(v), for moderate and extreme v."""
+    v = torch.cat([_MODERATE, _EXTREME])
+    gr = _grad_of(fn, v)
+    if not torch.isfinite(gr).all():
+        i = int((~torch.isfinite(gr)).nonzero()[0])
+        raise AssertionError(f"the gradient at v = {fmt(v[i])} is {fmt(gr[i])}")
+    assert_close(gr, derivative(v), v, name="v", rtol=1e-6, atol=1e-9, what="gradient: ")
+
+
 
 _MODERATE = torch.linspace(-20, 20, 81, dtype=torch.float64)
 _EXTREME = torch.tensor([-1e4, -800.0, 800.0, 1e4], dtype=torch.float64)
@@ -88,21 +107,12 @@ def _(fn):
 
 @ex.check("no overflow at v = +-1e4 (float64 and float32)")
 def _(fn):
-    for dt in (torch.float64, torch.float32):
-        v = _EXTREME.to(dt)
-        got = _unary(fn, v, "gan_conjugate_activation")
-        assert_close(got, F.softplus(v.double()), v, name="v", rtol=1e-6, atol=1e-6,
-                     what=f"{str(dt).replace('torch.', '')}: ")
+    _check_extremes(fn, "gan_conjugate_activation", F.softplus)
 
 
 @ex.check("finite, correct gradients (d/dv = sigmoid(v)), also at +-1e4")
 def _(fn):
-    v = torch.cat([_MODERATE, _EXTREME])
-    gr = _grad_of(fn, v)
-    if not torch.isfinite(gr).all():
-        i = int((~torch.isfinite(gr)).nonzero()[0])
-        raise AssertionError(f"the gradient at v = {fmt(v[i])} is {fmt(gr[i])}")
-    assert_close(gr, torch.sigmoid(v), v, name="v", rtol=1e-6, atol=1e-9, what="gradient: ")
+    _check_gradient(fn, torch.sigmoid)
 
 
 # --------------------------------------------------------------------------- 6.3
@@ -130,18 +140,9 @@ def _(fn):
 
 @ex.check("finite at v = +-1e4 (float64 and float32)")
 def _(fn):
-    for dt in (torch.float64, torch.float32):
-        v = _EXTREME.to(dt)
-        got = _unary(fn, v, "gan_activation")
-        assert_close(got, F.logsigmoid(v.double()), v, name="v", rtol=1e-6, atol=1e-6,
-                     what=f"{str(dt).replace('torch.', '')}: ")
+    _check_extremes(fn, "gan_activation", F.logsigmoid)
 
 
 @ex.check("finite, correct gradients (d/dv = sigmoid(-v))")
 def _(fn):
-    v = torch.cat([_MODERATE, _EXTREME])
-    gr = _grad_of(fn, v)
-    if not torch.isfinite(gr).all():
-        i = int((~torch.isfinite(gr)).nonzero()[0])
-        raise AssertionError(f"the gradient at v = {fmt(v[i])} is {fmt(gr[i])}")
-    assert_close(gr, torch.sigmoid(-v), v, name="v", rtol=1e-6, atol=1e-9, what="gradient: ")
+    _check_gradient(fn, lambda v: torch.sigmoid(-v))
