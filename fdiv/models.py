@@ -72,21 +72,58 @@ class MLPGenerator(nn.Module):
     """g_theta(z, y) = MLP([z, onehot(y)]) with ``depth`` hidden layers of width ``hidden``.
 
     Linear output (the toy data are unbounded); ``out_dim`` is the data dimension.
+
+    Mixture latent (``latent_mixture = K > 0``, the default for ``ring8``/``grid25`` in the trainer,
+    chapter 5).  The image of a connected latent space under a continuous map is connected, so a plain
+    g_theta(z), z ~ N(0, I), cannot put all of its mass on K well separated modes: some samples always
+    lie on "bridges" between them.  With a mixture latent the MLP reads
+    h = mu_k + s * eps  instead of z, where the component k is uniform on {0, ..., K-1} and the means
+    mu_k ~ N(0, spread^2 I) are drawn once at initialisation (a buffer, saved with the weights; DeLiGAN,
+    Gurumurthy et al. 2017, learns them, we keep them fixed).  Each component can then be sent to one
+    mode with no bridge.  The noise contract is unchanged: z ~ N(0, I_latent_dim) and both parts are
+    functions of z, eps = z[:, :-1] and k = floor(K Phi(z[:, -1])) (Phi the standard normal CDF,
+    :meth:`component`), so the mixture space has dimension latent_dim - 1.
     """
 
     def __init__(self, latent_dim: int = 2, out_dim: int = 2, hidden: int = 128, depth: int = 3,
-                 num_classes: int = 0, activation: str = "relu"):
+                 num_classes: int = 0, activation: str = "relu", latent_mixture: int = 0,
+                 mixture_scale: float = 0.2, mixture_spread: float = 2.0):
         super().__init__()
         _check_pos_int("latent_dim", latent_dim)
         _check_pos_int("out_dim", out_dim)
         _check_pos_int("hidden", hidden)
         _check_pos_int("depth", depth, 0)
         _check_pos_int("num_classes", num_classes, 0)
+        _check_pos_int("latent_mixture", latent_mixture, 0)
+        if latent_mixture == 1:
+            raise ValueError("latent_mixture must be 0 (plain Gaussian latent) or >= 2 components, got 1")
+        if latent_mixture and latent_dim < 2:
+            raise ValueError(f"a mixture latent needs latent_dim >= 2 (one coordinate picks the component), "
+                             f"got {latent_dim}")
+        for name, v in (("mixture_scale", mixture_scale), ("mixture_spread", mixture_spread)):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not (0 < v < float("inf")):
+                raise ValueError(f"{name} must be a positive finite number, got {v!r}")
         self.latent_dim, self.out_dim, self.num_classes = latent_dim, out_dim, num_classes
         self.out_shape = (out_dim,)
-        self.net = _mlp(latent_dim + num_classes, hidden, depth, out_dim, activation)
+        self.latent_mixture = latent_mixture
+        self.mixture_scale, self.mixture_spread = float(mixture_scale), float(mixture_spread)
+        in_dim = latent_dim - 1 if latent_mixture else latent_dim
+        if latent_mixture:
+            # drawn from the global RNG like the weights, so the trainer's seed fixes them
+            self.register_buffer("mixture_means", float(mixture_spread) * torch.randn(latent_mixture, in_dim))
+        self.net = _mlp(in_dim + num_classes, hidden, depth, out_dim, activation)
+
+    def component(self, z: Tensor) -> Tensor:
+        """k = floor(K Phi(z_last)) in {0, ..., K-1} (int64, shape (N,)): the mixture component of each z."""
+        if not self.latent_mixture:
+            raise ValueError("this generator has a plain Gaussian latent (latent_mixture=0): no components")
+        u = torch.special.ndtr(z[:, -1].double())  # float64: the boundaries do not move with the dtype
+        return (u * self.latent_mixture).long().clamp_(0, self.latent_mixture - 1)
 
     def forward(self, z: Tensor, y: Optional[Tensor] = None) -> Tensor:
+        if self.latent_mixture:
+            k = self.component(z).to(z.device)
+            z = self.mixture_means.to(z.dtype)[k] + self.mixture_scale * z[:, :-1]
         if self.num_classes:
             z = torch.cat([z, _one_hot(y, self.num_classes, z.shape[0], z)], 1)
         return self.net(z)
@@ -164,7 +201,8 @@ def default_models(dataset, conditional: bool = False, **kw) -> Tuple[nn.Module,
     """(generator, critic) suited to ``dataset`` (a Dataset or a registered name).
 
     1-D / 2-D data: :class:`MLPGenerator` and :class:`MLPCritic` (keyword overrides: latent_dim, hidden,
-    depth, g_hidden, d_hidden, g_depth, d_depth, spectral_norm, g_activation, d_activation).
+    depth, g_hidden, d_hidden, g_depth, d_depth, spectral_norm, g_activation, d_activation,
+    latent_mixture, mixture_scale, mixture_spread).
     Images: ``fdiv.conv_models.default_models(dataset, conditional, **kw)``.
     ``conditional=True`` needs a labelled dataset (``num_classes > 0``).
     """
@@ -180,13 +218,15 @@ def default_models(dataset, conditional: bool = False, **kw) -> Tuple[nn.Module,
         raise ValueError(f"unknown dataset kind {dataset.kind!r}; allowed: 1d, 2d, image")
     o = model_kwargs(dataset, **kw)
     allowed = {"latent_dim", "hidden", "depth", "g_hidden", "d_hidden", "g_depth", "d_depth",
-               "spectral_norm", "g_activation", "d_activation"}
+               "spectral_norm", "g_activation", "d_activation", "latent_mixture", "mixture_scale",
+               "mixture_spread"}
     bad = set(o) - allowed
     if bad:
         raise ValueError(f"unknown model option(s) {sorted(bad)}; allowed: {sorted(allowed)}")
     nc = dataset.num_classes if conditional else 0
     G = MLPGenerator(o["latent_dim"], dataset.dim, o.get("g_hidden", o["hidden"]), o.get("g_depth", o["depth"]),
-                     nc, o.get("g_activation", "relu"))
+                     nc, o.get("g_activation", "relu"), o.get("latent_mixture", 0), o.get("mixture_scale", 0.2),
+                     o.get("mixture_spread", 2.0))
     D = MLPCritic(dataset.dim, o.get("d_hidden", o["hidden"]), o.get("d_depth", o["depth"]), nc,
                   bool(o.get("spectral_norm", False)), o.get("d_activation", "leaky_relu"))
     return G, D

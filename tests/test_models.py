@@ -102,3 +102,68 @@ def test_generate_labels():
     assert torch.allclose(b, G(z, torch.full((8,), 2)))
     with pytest.raises(ValueError, match="out of range"):
         generate(G, 8, labels=4)
+
+
+def test_mixture_latent_components_follow_the_last_noise_coordinate():
+    """k = floor(K Phi(z_last)): uniform over the K components, a pure function of z."""
+    from scipy.stats import norm
+    torch.manual_seed(0)
+    G = MLPGenerator(latent_dim=3, out_dim=2, hidden=16, depth=2, latent_mixture=4)
+    z = torch.randn(8000, 3, generator=torch.Generator().manual_seed(1))
+    k = G.component(z)
+    expected = torch.as_tensor((4 * norm.cdf(z[:, -1].double().numpy())).astype("int64"))
+    assert torch.equal(k, expected.clamp(max=3))
+    counts = torch.bincount(k, minlength=4).double() / len(k)
+    assert (counts - 0.25).abs().max() < 0.02, counts       # binomial sd ~0.005
+    # the output is the MLP of mu_k + s * eps: moving z_last inside its component's interval changes nothing
+    z2 = z.clone()
+    z2[:, -1] = torch.as_tensor(norm.ppf((k.double().numpy() + 0.5) / 4), dtype=z.dtype)
+    assert torch.equal(G.component(z2), k)
+    assert torch.allclose(G(z), G(z2))
+    assert torch.allclose(G(z), G.net(G.mixture_means[k] + 0.2 * z[:, :2]))
+
+
+def test_mixture_latent_puts_each_component_on_its_own_gaussian():
+    """With an identity 'network' the samples of component k are exactly N(mu_k, s^2 I): no bridges."""
+    torch.manual_seed(0)
+    G = MLPGenerator(latent_dim=3, out_dim=2, depth=0, latent_mixture=5, mixture_scale=0.1, mixture_spread=3.0)
+    with torch.no_grad():
+        G.net[0].weight.copy_(torch.eye(2))
+        G.net[0].bias.zero_()
+    z = torch.randn(50_000, 3, generator=torch.Generator().manual_seed(2))
+    x, k = G(z).detach(), G.component(z)
+    mu = G.mixture_means
+    assert mu.shape == (5, 2) and 1.5 < mu.std() < 4.5          # drawn from N(0, 3^2)
+    for j in range(5):
+        xj = x[k == j]
+        assert torch.allclose(xj.mean(0), mu[j], atol=0.01)
+        assert torch.allclose(xj.std(0), torch.full((2,), 0.1), rtol=0.05)
+    # every sample lies within 6 s of its own mean, i.e. nothing in between the components
+    assert ((x - mu[k]).norm(dim=1) < 0.6).all()
+
+
+def test_mixture_latent_is_saved_with_the_weights_and_validated():
+    torch.manual_seed(0)
+    G = MLPGenerator(latent_dim=5, hidden=16, depth=1, latent_mixture=50)
+    torch.manual_seed(1)
+    H = MLPGenerator(latent_dim=5, hidden=16, depth=1, latent_mixture=50)
+    assert not torch.equal(G.mixture_means, H.mixture_means)
+    H.load_state_dict(G.state_dict())                         # the means travel with the state dict
+    z = torch.randn(100, 5)
+    assert torch.equal(G(z), H(z))
+    assert "mixture_means" in G.state_dict()
+    with pytest.raises(ValueError, match="latent_mixture must be 0 .* got 1"):
+        MLPGenerator(latent_dim=3, latent_mixture=1)
+    with pytest.raises(ValueError, match="latent_dim >= 2"):
+        MLPGenerator(latent_dim=1, latent_mixture=4)
+    with pytest.raises(ValueError, match="mixture_scale must be a positive finite number, got 0"):
+        MLPGenerator(latent_dim=3, latent_mixture=4, mixture_scale=0)
+    with pytest.raises(ValueError, match="latent_mixture must be an int >= 0"):
+        MLPGenerator(latent_dim=3, latent_mixture=2.5)
+    with pytest.raises(ValueError, match="plain Gaussian latent"):
+        MLPGenerator(latent_dim=3).component(z[:, :3])
+    # the option reaches default_models, conditional models too
+    G, _ = default_models("ring8", latent_dim=3, latent_mixture=6, hidden=8, depth=1)
+    assert G.latent_mixture == 6 and G.mixture_means.shape == (6, 2)
+    Gc, _ = default_models(get_dataset("ring8", labelled=True), conditional=True, latent_dim=3, latent_mixture=6)
+    assert Gc(torch.randn(4, 3), torch.arange(4)).shape == (4, 2)

@@ -184,3 +184,22 @@ def test_cuda_training_and_amp(tmp_path):
     assert all(math.isfinite(v) for v in res3.history["loss_d"])
     G, D, cfg = T.models_from_checkpoint(tmp_path / "checkpoint.pt", device="cuda")
     assert next(G.parameters()).is_cuda
+
+
+def test_toy_mixtures_default_to_a_mixture_latent_and_checkpoints_keep_the_choice(tmp_path):
+    for name in ("ring8", "grid25"):
+        c = TrainConfig(dataset=name).resolved()
+        assert c.model["latent_mixture"] == 50 and c.model["latent_dim"] == 5
+    assert "latent_mixture" not in TrainConfig(dataset="x").resolved().model
+    # a user's choice wins over the default (a plain Gaussian latent, as in chapter 5's comparison)
+    plain = TrainConfig(dataset="ring8", model=dict(latent_mixture=0, latent_dim=2)).resolved()
+    assert plain.model["latent_mixture"] == 0 and plain.model["latent_dim"] == 2
+    res = train(divergence="gan", steps=3, seed=0, out=tmp_path / "m", **TINY)
+    assert res.generator.latent_mixture == 50
+    G, _, cfg = T.models_from_checkpoint(tmp_path / "m" / "checkpoint.pt")
+    assert G.latent_mixture == 50 and torch.equal(G.mixture_means, res.generator.mixture_means)
+    assert torch.equal(fdiv.models.generate(G, 50, seed=3), res.sample(50, seed=3))
+    res = train(divergence="gan", steps=3, seed=0, out=tmp_path / "p",
+                **{**TINY, "model": dict(hidden=16, depth=1, latent_mixture=0, latent_dim=2)})
+    G, _, _ = T.models_from_checkpoint(tmp_path / "p")
+    assert G.latent_mixture == 0 and G.latent_dim == 2
