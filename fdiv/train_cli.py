@@ -117,6 +117,9 @@ def add_train_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
                    help="moving average of the generator's weights (0 = off)")
     p.add_argument("--gradient-penalty", type=_nonneg_float, default=None, metavar="GAMMA",
                    help="R1 gradient penalty weight (0 = off)")
+    p.add_argument("--latent-mixture", type=_nonneg_int, default=None, metavar="K",
+                   help="MLP generator's latent: a mixture of K components, 0 = plain Gaussian "
+                        "(default: 50 for ring8/grid25, 0 otherwise; chapter 5)")
     p.add_argument("--spectral-norm", action="store_true", default=None, help="spectral normalisation in the critic")
     p.add_argument("--amp", action="store_true", default=None, help="mixed precision (CUDA only)")
     p.add_argument("--checkpoint-every", type=_positive_int, default=None, metavar="N",
@@ -157,6 +160,10 @@ def _config_from_args(args, ck):
     given = {field: getattr(args, a) for a, field in _OPTION_FIELDS.items() if getattr(args, a, None) is not None}
     if args.divergence_params:
         given["divergence_params"] = dict(args.divergence_params)
+    if getattr(args, "latent_mixture", None) is not None:
+        if ck is not None:
+            raise ValueError("--latent-mixture cannot change on --resume (the checkpoint fixes the models)")
+        given["model"] = {"latent_mixture": args.latent_mixture}
     if ck is None:
         if given.get("dataset") is None:
             raise ValueError("--dataset is required (unless --resume is given)")

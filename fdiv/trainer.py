@@ -119,6 +119,8 @@ class TrainConfig:
     spectral_norm                : spectral normalisation in the critic.
     model                        : extra keyword arguments for :func:`fdiv.models.default_models`
                                    (e.g. dict(hidden=256, depth=3, d_depth=0) for a linear critic).
+                                   ring8/grid25 default to a mixture latent (TOY_MIXTURE_MODEL);
+                                   dict(latent_mixture=0) asks for the plain Gaussian latent.
     amp                          : mixed precision (CUDA only; bf16 where supported, else fp16 + loss scaling).
     seed, device                 : RNG seed; device name (None = CUDA if available else CPU).
     conditional                  : conditional GAN (labels fed to both networks, chapter 11).
@@ -197,8 +199,12 @@ class TrainConfig:
         for k in ("steps", "batch_size", "lr_g", "lr_d", "betas", "lr_schedule", "ema", "gradient_penalty"):
             if getattr(c, k) is None:
                 setattr(c, k, defaults[k])
-        # model defaults a dataset may suggest (only where not given)
-        for k, v in (defaults.get("model") or {}).items():
+        # model defaults a dataset may suggest (only where not given); asking for a plain Gaussian latent
+        # (latent_mixture=0) drops the whole mixture-latent default, latent_dim included
+        suggested = dict(defaults.get("model") or {})
+        if c.model.get("latent_mixture", None) == 0:
+            suggested = {k: v for k, v in suggested.items() if k not in TOY_MIXTURE_MODEL}
+        for k, v in suggested.items():
             c.model.setdefault(k, v)
         c.betas = tuple(float(b) for b in c.betas)
         _validate(c)

@@ -146,6 +146,24 @@ def test_mixture1d_writes_samples(tmp_path, capsys):
     assert np.load(out / "samples.npy").shape == (2500, 1)
 
 
+def test_latent_mixture_option(ring_run, tmp_path, capsys):
+    from fdiv.trainer import load_checkpoint, models_from_checkpoint
+    assert load_checkpoint(ring_run)["config"]["model"]["latent_mixture"] == 50      # ring8's default
+    out = tmp_path / "plain"
+    code, _, err = _run(capsys, "train", "--dataset", "ring8", "--steps", "3", "--latent-mixture", "0",
+                        "--batch-size", "16", "--device", "cpu", "--out", str(out))
+    assert code == 0, err
+    G, _, cfg = models_from_checkpoint(out / "checkpoint.pt")
+    assert G.latent_mixture == 0 and G.latent_dim == 2 and cfg.model["latent_mixture"] == 0
+    code, _, err = _run(capsys, "train", "--resume", str(out), "--steps", "4", "--latent-mixture", "7",
+                        "--out", str(out))
+    assert code != 0 and "--latent-mixture cannot change on --resume" in err
+    assert load_checkpoint(out)["step"] == 3
+    code, _, err = _run(capsys, "train", "--dataset", "ring8", "--latent-mixture", "1", "--steps", "2",
+                        "--out", str(tmp_path / "bad"))
+    assert code != 0 and "latent_mixture must be 0" in err and not (tmp_path / "bad").exists()
+
+
 def test_plot_helpers(tmp_path):
     """The picture helpers behind samples.png / curves.png (and the book's figures)."""
     import matplotlib

@@ -194,6 +194,9 @@ def test_toy_mixtures_default_to_a_mixture_latent_and_checkpoints_keep_the_choic
     # a user's choice wins over the default (a plain Gaussian latent, as in chapter 5's comparison)
     plain = TrainConfig(dataset="ring8", model=dict(latent_mixture=0, latent_dim=2)).resolved()
     assert plain.model["latent_mixture"] == 0 and plain.model["latent_dim"] == 2
+    only_k = TrainConfig(dataset="grid25", model=dict(latent_mixture=0, hidden=32)).resolved().model
+    assert only_k == dict(latent_mixture=0, hidden=32)          # the plain latent keeps the 2-D default
+    assert TrainConfig(dataset="grid25", model=dict(latent_mixture=20)).resolved().model["latent_dim"] == 5
     res = train(divergence="gan", steps=3, seed=0, out=tmp_path / "m", **TINY)
     assert res.generator.latent_mixture == 50
     G, _, cfg = T.models_from_checkpoint(tmp_path / "m" / "checkpoint.pt")
