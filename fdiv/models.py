@@ -122,7 +122,7 @@ class MLPGenerator(nn.Module):
 
     def forward(self, z: Tensor, y: Optional[Tensor] = None) -> Tensor:
         if self.latent_mixture:
-            k = self.component(z).to(z.device)
+            k = self.component(z)
             z = self.mixture_means.to(z.dtype)[k] + self.mixture_scale * z[:, :-1]
         if self.num_classes:
             z = torch.cat([z, _one_hot(y, self.num_classes, z.shape[0], z)], 1)
@@ -224,9 +224,9 @@ def default_models(dataset, conditional: bool = False, **kw) -> Tuple[nn.Module,
     if bad:
         raise ValueError(f"unknown model option(s) {sorted(bad)}; allowed: {sorted(allowed)}")
     nc = dataset.num_classes if conditional else 0
+    mixture = {k: o[k] for k in ("latent_mixture", "mixture_scale", "mixture_spread") if k in o}
     G = MLPGenerator(o["latent_dim"], dataset.dim, o.get("g_hidden", o["hidden"]), o.get("g_depth", o["depth"]),
-                     nc, o.get("g_activation", "relu"), o.get("latent_mixture", 0), o.get("mixture_scale", 0.2),
-                     o.get("mixture_spread", 2.0))
+                     nc, o.get("g_activation", "relu"), **mixture)
     D = MLPCritic(dataset.dim, o.get("d_hidden", o["hidden"]), o.get("d_depth", o["depth"]), nc,
                   bool(o.get("spectral_norm", False)), o.get("d_activation", "leaky_relu"))
     return G, D
