@@ -464,8 +464,8 @@ plt.show()
 
 # %% [markdown]
 # With the plain latent, the points beyond ten standard deviations sit on arcs between the modes;
-# with the mixture latent most of them are gone, and the colours show each component settling on one
-# mode. At the full budget of `fdiv train` (`python -m bench`, table in the README) the same change
+# with the mixture latent most of them are gone, and the colours show several components sharing
+# each mode (colours repeat: there are 50 components and 10 colours). At the full budget of `fdiv train` (`python -m bench`, table in the README) the same change
 # takes `ring8` from about 97% to about 99% high quality and `grid25`, whose 25 modes leave a
 # plain generator far more bridges to build, from about 90% to about 96% (means over seeds), with
 # all modes found and the reverse KL near 0.01 either way.
