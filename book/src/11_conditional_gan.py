@@ -9,9 +9,6 @@
 # gets there with one change: both networks are told $y$.
 
 # %%
-import getpass
-import tempfile
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import torch
@@ -19,7 +16,7 @@ import torch
 from fdiv import image_metrics, plots
 from fdiv.conv_models import default_models, format_trace, trace_shapes
 from fdiv.data import get_dataset
-from fdiv.runtime import default_device, fast_profile
+from fdiv.runtime import default_device, fast_profile, shared_folder
 from fdiv.trainer import train
 
 torch.set_num_threads(1)  # small networks on 8x8 images: one thread is fastest on a shared CPU
@@ -73,16 +70,7 @@ print("critic score V_w(x, y) has shape", tuple(V0(torch.zeros(2, *digits.shape)
 
 # %%
 STEPS = 200 if FAST else 1500
-def shared_folder():
-    """A per-user folder in the system's temporary directory, shared by chapters 11 and 12."""
-    try:
-        user = getpass.getuser()
-    except Exception:  # no user name in some containers
-        user = "user"
-    return Path(tempfile.gettempdir()) / f"fdiv-book-{user}" / "conditional-digits"
-
-
-CHECKPOINT_DIR = shared_folder()
+CHECKPOINT_DIR = shared_folder("conditional-digits")
 result = train(divergence="gan", dataset="digits", conditional=True, steps=STEPS, seed=0,
                device=DEVICE, progress=False, out=CHECKPOINT_DIR)
 G = result.generator

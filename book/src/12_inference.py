@@ -19,7 +19,6 @@ import copy
 import math
 import subprocess
 import sys
-import getpass
 import tempfile
 from pathlib import Path
 
@@ -29,7 +28,7 @@ import torch
 
 from fdiv import plots
 from fdiv.models import generate
-from fdiv.runtime import fast_profile
+from fdiv.runtime import fast_profile, shared_folder
 from fdiv.trainer import load_checkpoint, models_from_checkpoint, train
 
 torch.set_num_threads(1)  # small networks on 8x8 images: one thread is fastest on a shared CPU
@@ -54,16 +53,7 @@ def usable(path):
     return bool(ck["config"].get("conditional")) and ck["dataset_spec"]["name"] == "digits"
 
 
-def shared_folder():
-    """A per-user folder in the system's temporary directory, shared by chapters 11 and 12."""
-    try:
-        user = getpass.getuser()
-    except Exception:  # no user name in some containers
-        user = "user"
-    return Path(tempfile.gettempdir()) / f"fdiv-book-{user}" / "conditional-digits"
-
-
-CHECKPOINT = shared_folder() / "checkpoint.pt"
+CHECKPOINT = shared_folder("conditional-digits") / "checkpoint.pt"
 if usable(CHECKPOINT):
     print("using chapter 11's checkpoint")
 else:
