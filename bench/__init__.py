@@ -1,12 +1,12 @@
 """fdiv benchmarks (not tests): ``python -m bench [--quick]`` prints markdown tables.
 
-* :mod:`bench.overhead` -- steps/s of ``fdiv.trainer.train`` divided by a hand-written PyTorch loop with
+* :mod:`bench.overhead` -- steps/s of ``fdiv.gan.training.train`` divided by a hand-written PyTorch loop with
   the same networks, optimisers and batch, in the same process (target >= 0.95);
 * :mod:`bench.toys`     -- ring8 / grid25 with every divergence at the ``fdiv train`` defaults:
   modes / high quality / reverse KL / seconds (targets 8/8 and 25/25, >= 98% and >= 95%, <= 0.03, <= 60 s);
 * :mod:`bench.gaussian` -- the f-GAN paper's single-Gaussian fit: VDM training vs the exact minimiser;
-* ``bench.images`` (owned by the image helper, optional) -- DC-GAN rows: it may define
-  ``overhead_rows(quick) -> list of rows`` for the overhead table and ``tables(quick) -> list[Table]``.
+* :mod:`bench.images`   -- the conditional DC-GAN on digits: ``overhead_rows(quick)`` for the overhead
+  table and ``tables(quick)`` (class accuracy, Frechet distance, seconds).
 
 Timings depend on the machine's load: report them with the machine and its load.
 """

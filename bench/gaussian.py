@@ -1,8 +1,8 @@
 """The f-GAN paper's Section 4 experiment: fit one Gaussian N(mu, sigma^2) to the 1-D mixture P.
 
 For each divergence: the exact minimiser of D_f(P || N(mu, sigma^2)) (quadrature + L-BFGS,
-``fdiv.estimate.fit_gaussian_exact``) started, like the VDM run, at P's mean and standard deviation,
-next to the VDM fit (``fdiv.trainer.fit_gaussian_vdm``: a Gaussian generator against an MLP critic,
+``fdiv.core.estimate.fit_gaussian_exact``) started, like the VDM run, at P's mean and standard deviation,
+next to the VDM fit (``fdiv.gan.training.fit_gaussian_vdm``: a Gaussian generator against an MLP critic,
 saddle-point generator loss).  Mode-seeking divergences have several local minimisers, so the global
 one (best of the starts "moment match" and "each component") is listed as well.
 """
@@ -12,8 +12,8 @@ import math
 import time
 
 import fdiv
-from fdiv.data import get_dataset
-from fdiv.trainer import TrainingDiverged, fit_gaussian_vdm
+from fdiv.datasets import get_dataset
+from fdiv.gan.training import TrainingDiverged, fit_gaussian_vdm
 
 from . import Table
 
@@ -23,7 +23,7 @@ DIVERGENCES = [("kl", {}), ("reverse_kl", {}), ("pearson", {}), ("neyman", {}), 
 
 
 def _exact(d, P, ds):
-    from fdiv.estimate import fit_gaussian_exact
+    from fdiv.core.estimate import fit_gaussian_exact
     same = fit_gaussian_exact(d, P)
     best = same
     for m, s in zip(ds.means.tolist(), ds.stds.tolist()):

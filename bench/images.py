@@ -1,13 +1,13 @@
 """Image benchmarks (DC-GAN on scikit-learn's 8x8 digits; chapters 10-11). Not timed tests.
 
-* :func:`tables` -- the conditional DC-GAN trained by ``fdiv.trainer.train`` at the digits defaults
+* :func:`tables` -- the conditional DC-GAN trained by ``fdiv.gan.training.train`` at the digits defaults
   (``fdiv train --dataset digits --conditional``), one row per divergence: the accuracy of the
   independent real-data classifier on generated samples ("class accuracy", labels balanced),
   its ratio to the classifier's held-out real accuracy (target >= 0.95), the Frechet distance in
   the classifier's feature space (with the real-vs-real floor) and the wall time of the whole
   experiment (training + the classifier + evaluation; target <= 180 s on a 2-core CPU). Plus an
   unconditional row (classes covered, KL of the predicted class histogram to uniform).
-* :func:`overhead_rows` -- steps/s of ``fdiv.trainer.train`` over a hand-written PyTorch loop with
+* :func:`overhead_rows` -- steps/s of ``fdiv.gan.training.train`` over a hand-written PyTorch loop with
   the same DC-GAN networks, optimisers, batch and data/noise streams (target >= 0.95), for the
   overhead table of :mod:`bench.overhead`.
 
@@ -26,10 +26,10 @@ import torch
 import torch.nn.functional as F
 
 import fdiv
-from fdiv import image_metrics
-from fdiv.data import get_dataset
-from fdiv.models import default_models
-from fdiv.trainer import TrainConfig, TrainingDiverged, _derived_seed, train
+from fdiv.evaluation import images as image_metrics
+from fdiv.datasets import get_dataset
+from fdiv.gan.models import default_models
+from fdiv.gan.training import TrainConfig, TrainingDiverged, _derived_seed, train
 
 from . import Table, markdown
 
@@ -117,9 +117,9 @@ def tables(quick: bool = False, seed: int = 0) -> List[Table]:
 # --------------------------------------------------------------------------- trainer overhead
 def hand_written_loop(steps: int, cfg: TrainConfig, seed: int = 0) -> float:
     """The PyTorch DC-GAN-example loop for the conditional GAN on digits, the same networks,
-    optimisers, batch and data/noise streams as ``fdiv.trainer.train``; returns the loop's seconds."""
+    optimisers, batch and data/noise streams as ``fdiv.gan.training.train``; returns the loop's seconds."""
     ds = get_dataset("digits")
-    fdiv.runtime.seed_everything(seed)
+    fdiv.core.runtime.seed_everything(seed)
     G, D = default_models(ds, True, **cfg.model)
     opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=cfg.betas)
     opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=cfg.betas)

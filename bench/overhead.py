@@ -1,4 +1,4 @@
-"""Trainer overhead: fdiv.trainer.train vs a hand-written PyTorch loop (same nets, optimisers, batch).
+"""Trainer overhead: fdiv.gan.training.train vs a hand-written PyTorch loop (same nets, optimisers, batch).
 
 Both loops do exactly the same arithmetic (critic step on -J, generator step on the non-saturating
 loss re-using the fake batch, ``backward(inputs=generator params)``); the ratio of their steps/s
@@ -13,9 +13,9 @@ import torch
 import torch.nn.functional as F
 
 import fdiv
-from fdiv.data import get_dataset
-from fdiv.models import default_models
-from fdiv.trainer import TrainConfig, _derived_seed, train
+from fdiv.datasets import get_dataset
+from fdiv.gan.models import default_models
+from fdiv.gan.training import TrainConfig, _derived_seed, train
 
 from . import Table
 
@@ -24,7 +24,7 @@ def hand_written_loop(dataset: str, steps: int, batch_size: int, lr_g: float, lr
                       model=None) -> float:
     """The DC-GAN-example loop for the GAN on 2-D data; returns the loop's seconds."""
     ds = get_dataset(dataset)
-    fdiv.runtime.seed_everything(seed)
+    fdiv.core.runtime.seed_everything(seed)
     G, D = default_models(ds, **(model or {}))
     opt_g = torch.optim.Adam(G.parameters(), lr=lr_g, betas=betas)
     opt_d = torch.optim.Adam(D.parameters(), lr=lr_d, betas=betas)

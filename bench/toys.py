@@ -1,4 +1,4 @@
-"""ring8 / grid25 with every divergence at the `fdiv train` defaults (PacGAN metrics, DESIGN.md)."""
+"""ring8 / grid25 with every divergence at the `fdiv train` defaults (PacGAN metrics)."""
 from __future__ import annotations
 
 import math
@@ -7,7 +7,7 @@ import time
 import torch
 
 import fdiv
-from fdiv.trainer import TrainConfig, TrainingDiverged, train
+from fdiv.gan.training import TrainConfig, TrainingDiverged, train
 
 from . import Table
 
@@ -55,7 +55,7 @@ def table(dataset: str, divergences=None, seed: int = 0, steps=None, threads=Non
     for name, params in (divergences or divergence_list()):
         r = run_one(dataset, name, params, seed, steps, threads)
         label = name + (f"({', '.join(f'{k}={v}' for k, v in params.items())})" if params else "")
-        t.rows.append([label, r["status"], f"{r['modes']}/{len(fdiv.data.get_dataset(dataset).centers)}",
+        t.rows.append([label, r["status"], f"{r['modes']}/{len(fdiv.datasets.get_dataset(dataset).centers)}",
                        r["high_quality"], r["reverse_kl"], r["seconds"], r["cpu"], meets(dataset, r)])
     tg = TARGETS[dataset]
     t.note = (f"Targets: {tg['modes']} modes, high quality >= {tg['high_quality']:.0%}, reverse KL <= {RKL_TARGET}, "

@@ -1,12 +1,12 @@
-"""DC-GAN generators and critics (fdiv.conv_models; chapters 10-11)."""
+"""DC-GAN generators and critics (fdiv.gan.conv; chapters 10-11)."""
 from __future__ import annotations
 
 import pytest
 import torch
 
-from fdiv.conv_models import (DCCritic, DCGenerator, Reshape, check_labels, default_models, format_trace,
+from fdiv.gan.conv import (DCCritic, DCGenerator, Reshape, check_labels, default_models, format_trace,
                               trace_shapes)
-from fdiv.data import get_dataset
+from fdiv.datasets import get_dataset
 
 SHAPES = [(1, 8, 8), (1, 28, 28)]
 
@@ -28,7 +28,7 @@ def test_generator_shapes_and_range(shape, num_classes):
     big = g(100 * _z(5, 16, 1), y)
     assert big.abs().max() <= 1.0 and x.abs().max() <= 1.0
     assert torch.isfinite(big).all()
-    if not num_classes:  # an unconditional generator ignores labels (like fdiv.models' MLPs)
+    if not num_classes:  # an unconditional generator ignores labels (like fdiv.gan.models' MLPs)
         g.eval()
         assert torch.equal(g(_z(5, 16)), g(_z(5, 16), torch.arange(5)))
 
@@ -158,8 +158,8 @@ def test_default_models_for_digits():
     assert any("parametrizations" in n for n, _ in ds_.named_parameters())
     with pytest.raises(ValueError, match="unknown option"):
         default_models(ds, hidden=3)
-    # the generic fdiv.models entry point dispatches here for images
-    from fdiv.models import default_models as generic
+    # the generic fdiv.gan.models entry point dispatches here for images
+    from fdiv.gan.models import default_models as generic
     gg, dd = generic("digits", conditional=True)
     assert isinstance(gg, DCGenerator) and isinstance(dd, DCCritic) and gg.num_classes == 10
 

@@ -1,4 +1,4 @@
-"""Tests of fdiv.data: the registry and the toy datasets (DESIGN.md definitions)."""
+"""Tests of fdiv.datasets: the registry and the toy datasets (the PacGAN definitions)."""
 from __future__ import annotations
 
 import math
@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from fdiv.data import Dataset, dataset_names, get_dataset, register_dataset
+from fdiv.datasets import Dataset, dataset_names, get_dataset, register_dataset
 
 
 def test_registry_names_and_errors():

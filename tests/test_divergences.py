@@ -143,14 +143,14 @@ def test_parameters_are_checked():
 
 
 def test_register_new_divergence():
-    class Half(fdiv.divergences.Pearson):
+    class Half(fdiv.core.divergences.Pearson):
         name = "pearson_copy_for_test"
 
     fdiv.register(Half.name, Half)
     try:
         assert fdiv.get(Half.name).conjugate(torch.tensor(1.0)).item() == pytest.approx(1.25)
     finally:
-        fdiv.divergences._REGISTRY.pop(Half.name)
+        fdiv.core.divergences._REGISTRY.pop(Half.name)
 
 
 # --- f, normalisation ---------------------------------------------------------------------------
@@ -170,7 +170,7 @@ def test_f_at_one_and_derivative(d):
 def test_f_matches_sympy_and_limits(d):
     import sympy as sp
 
-    fn = sp.lambdify(fdiv.divergences.U, d.sympy_f, "mpmath")
+    fn = sp.lambdify(fdiv.core.divergences.U, d.sympy_f, "mpmath")
     for x in (1e-3, 0.3, 1.0, 2.5, 40.0):
         assert d.f(torch.tensor(x, dtype=torch.float64)).item() == pytest.approx(float(fn(x)), rel=1e-10, abs=1e-12)
     # f(0+) and lim f(u)/u as declared
@@ -377,7 +377,7 @@ def test_inputs_any_device_dtype_and_lists():
 
 
 def test_every_expands_families_and_tags():
-    ds = fdiv.divergences.every(alphas=(0.5, 2.0))
+    ds = fdiv.core.divergences.every(alphas=(0.5, 2.0))
     tags = [d.tag for d in ds]
     assert tags.count("alpha(0.5)") == 1 and "alpha(2)" in tags and "kl" in tags
     assert len(ds) == len(fdiv.names()) - 1 + 2

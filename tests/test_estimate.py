@@ -17,7 +17,7 @@ from scipy import integrate as sci_integrate
 from scipy import stats
 
 import fdiv
-from fdiv import estimate as E
+from fdiv.core import estimate as E
 
 FAMILY_PARAMS = {"alpha": [{"alpha": 0.5}, {"alpha": 2.0}, {"alpha": -1.0}]}
 
@@ -418,7 +418,7 @@ def test_bound_with_data_tensors_custom_module_and_two_dimensions():
 
 
 def test_optimal_witness_attains_the_divergence():
-    """J(T*) with T* = d.optimal_witness(p/q) (and the lead's conjugate) equals D_f: ties f', f* and the quadrature."""
+    """J(T*) with T* = d.optimal_witness(p/q) (and the closed-form conjugate) equals D_f: ties f', f* and the quadrature."""
     P, Q = N(0, 1), N(0.5, 1.5)
     x_p, x_q = P.sample((40_000,)), Q.sample((40_000,))
     for name in ["kl", "reverse_kl", "squared_hellinger", "js", "gan", "pearson"]:

@@ -1,4 +1,4 @@
-"""Tests of the exercise machinery (fdiv.exercises): every reference solution passes, every plausible
+"""Tests of the exercise machinery (fdiv.course.exercises): every reference solution passes, every plausible
 wrong answer fails, check() never raises or hangs, `fdiv grade` (files, notebooks, --list), the pytest
 plugin (`-m ex3_2`), and the book's generated exercise sections."""
 from __future__ import annotations
@@ -18,13 +18,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from fdiv.exercises import all_exercises, check, get_exercise, run_exercise
-from fdiv.exercises import book as exbook
-from fdiv.exercises import cli as excli
-from fdiv.exercises.core import format_student_exception
-from fdiv.exercises.grading import load_answers, notebook_code_cells
-from fdiv.exercises.solutions import SOLUTIONS
-from fdiv.exercises.wrong import WRONG
+from fdiv.course.exercises import all_exercises, check, get_exercise, run_exercise
+from fdiv.course.exercises import book as exbook
+from fdiv.cli import grade as excli
+from fdiv.course.exercises.core import format_student_exception
+from fdiv.course.exercises.grading import load_answers, notebook_code_cells
+from fdiv.course.exercises.solutions import SOLUTIONS
+from fdiv.course.exercises.wrong import WRONG
 
 ROOT = Path(__file__).resolve().parent.parent
 EXERCISES = all_exercises()
@@ -206,7 +206,7 @@ PARTLY_WRONG = """
 import math
 import torch
 from fdiv.exercises import check, answer
-from fdiv.exercises.solutions import pearson_conjugate, tv_conjugate, kl_bernoulli
+from fdiv.course.exercises.solutions import pearson_conjugate, tv_conjugate, kl_bernoulli
 
 ex3_2 = pearson_conjugate
 ex1_1 = 0.3112                      # KL(Q||P): wrong
@@ -231,7 +231,7 @@ def _grade(argv, capsys):
 
 
 def test_grade_reference_solutions_file_passes(capsys):
-    code, cap = _grade([str(ROOT / "fdiv" / "exercises" / "solutions.py"), "--all", "-q"], capsys)
+    code, cap = _grade([str(ROOT / "fdiv" / "course" / "exercises" / "solutions.py"), "--all", "-q"], capsys)
     assert code == 0, cap.out
     assert f"score: {len(IDS_PLAIN)}/{len(IDS_PLAIN)} exercises passed" in cap.out
 
@@ -333,7 +333,7 @@ def test_pytest_plugin_selects_one_exercise_by_marker(tmp_path):
 
 def test_book_exercise_sources_are_up_to_date():
     stale = exbook.write_all(ROOT / "book" / "src", check=True)
-    assert not stale, f"regenerate with `python -m fdiv.exercises.book book/src`: {stale}"
+    assert not stale, f"regenerate with `python -m fdiv.course.exercises.book book/src`: {stale}"
 
 
 @pytest.mark.parametrize("chapter", exbook.chapters())
@@ -379,7 +379,7 @@ def test_references_agree_with_fdiv_library():
     import fdiv
     import torch.nn.functional as F
 
-    from fdiv.exercises.bank.ch03 import pearson_conj_ref, tv_conj_ref
+    from fdiv.course.exercises.bank.ch03 import pearson_conj_ref, tv_conj_ref
 
     t = torch.linspace(-6, 0.49, 200, dtype=torch.float64)
     assert torch.allclose(fdiv.get("pearson").conjugate(t).double(), pearson_conj_ref(t), atol=1e-5)
@@ -394,7 +394,7 @@ def test_references_agree_with_fdiv_library():
 
 
 def test_conv_transpose_formula_matches_pytorch():
-    from fdiv.exercises.bank.ch10 import convT_size
+    from fdiv.course.exercises.bank.ch10 import convT_size
 
     for h, k, s, p, op, d in [(4, 4, 2, 1, 0, 1), (7, 3, 2, 1, 1, 1), (5, 3, 3, 0, 2, 1), (3, 5, 1, 2, 0, 2),
                               (2, 4, 2, 1, 1, 2)]:
@@ -404,7 +404,7 @@ def test_conv_transpose_formula_matches_pytorch():
 
 
 def test_fdiv_grade_command_line(tmp_path, capsys):
-    """`fdiv grade` through the package's command line (fdiv/cli.py wires it to fdiv.exercises.cli)."""
+    """`fdiv grade` through the package's command line (fdiv/cli.py wires it to fdiv.cli.grade)."""
     from fdiv import cli
 
     assert cli.main(["grade", "--list"]) == 0

@@ -1,4 +1,4 @@
-"""Image datasets (fdiv.image_data): scikit-learn's digits, MNIST's clear failure without torchvision."""
+"""Image datasets (fdiv.datasets.images): scikit-learn's digits, MNIST's clear failure without torchvision."""
 from __future__ import annotations
 
 import sys
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from fdiv.data import dataset_names, get_dataset
-from fdiv.image_data import Digits, DatasetUnavailableError, MNIST, stratified_split, to_unit_range
+from fdiv.datasets import dataset_names, get_dataset
+from fdiv.datasets.images import Digits, DatasetUnavailableError, MNIST, stratified_split, to_unit_range
 
 
 @pytest.fixture(scope="module")

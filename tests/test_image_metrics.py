@@ -1,4 +1,4 @@
-"""Image metrics (fdiv.image_metrics): the real-data classifier, class accuracy, Frechet distance."""
+"""Image metrics (fdiv.evaluation.images): the real-data classifier, class accuracy, Frechet distance."""
 from __future__ import annotations
 
 import math
@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from fdiv import image_metrics as im
-from fdiv.data import get_dataset
+from fdiv.evaluation import images as im
+from fdiv.datasets import get_dataset
 
 
 @pytest.fixture(scope="module")
@@ -109,36 +109,42 @@ def test_frechet_distance_zero_for_identical_sets_larger_for_noise(clf, digits):
 
 
 def test_class_accuracy_perfect_and_noise_generators(clf, digits):
-    perfect = RealDigitsGenerator(digits)
-    acc = im.class_accuracy(perfect, digits, n=500, classifier=clf)
+    from fdiv.gan.models import generate
+    y = torch.arange(500) % 10
+    perfect = generate(RealDigitsGenerator(digits), 500, labels=y)
+    acc = im.class_accuracy(perfect, y, digits, classifier=clf)
     assert acc > 0.9
-    assert im.class_accuracy(NoiseGenerator(), digits, n=500, classifier=clf) < 0.5
-    with pytest.raises(ValueError, match="conditional generator"):
-        im.class_accuracy(NoiseGenerator(conditional=False), digits, n=10, classifier=clf)
+    noise = generate(NoiseGenerator(), 500, labels=y)
+    assert im.class_accuracy(noise, y, digits, classifier=clf) < 0.5
+    with pytest.raises(ValueError, match="2 labels for a batch of 3"):
+        im.class_accuracy(perfect[:3], [0, 1], digits, classifier=clf)
     with pytest.raises(ValueError, match=r"\[12\].*0\.\.9"):
-        im.class_accuracy(perfect, digits, n=3, labels=[0, 12, 1], classifier=clf)
+        im.class_accuracy(perfect[:3], [0, 12, 1], digits, classifier=clf)
 
 
 def test_evaluate_conditional_and_unconditional(clf, digits):
-    m = im.evaluate(digits, RealDigitsGenerator(digits), n=500, seed=0)
+    from fdiv.gan.models import evaluate_generator
+    m = evaluate_generator(digits, RealDigitsGenerator(digits), n=500, seed=0)
     assert set(m) >= {"class_accuracy", "real_accuracy", "accuracy_ratio", "frechet_distance",
                       "frechet_distance_real", "class_kl", "classes_covered", "mean_confidence"}
     assert m["real_accuracy"] == clf.test_accuracy
     assert math.isclose(m["accuracy_ratio"], m["class_accuracy"] / m["real_accuracy"])
     assert m["accuracy_ratio"] > 0.95 and m["classes_covered"] == 10 and m["class_kl"] < 0.05
-    noise = im.evaluate(digits, NoiseGenerator(), n=500, seed=0)
+    noise = evaluate_generator(digits, NoiseGenerator(), n=500, seed=0)
     assert noise["frechet_distance"] > 5 * m["frechet_distance"]
     assert noise["class_accuracy"] < 0.5
-    un = im.evaluate("digits", RealDigitsGenerator(digits, conditional=False), n=500, seed=0)
+    un = evaluate_generator("digits", RealDigitsGenerator(digits, conditional=False), n=500, seed=0)
     assert "class_accuracy" not in un and "accuracy_ratio" not in un
     assert un["classes_covered"] == 10
     with pytest.raises(ValueError, match="unconditional"):
-        im.evaluate(digits, NoiseGenerator(conditional=False), n=10, conditional=True)
+        evaluate_generator(digits, NoiseGenerator(conditional=False), n=10, labels=[0] * 10)
     with pytest.raises(ValueError, match="image dataset"):
-        im.evaluate("ring8", NoiseGenerator(), n=10)
+        im.evaluate("ring8", torch.zeros(10, 1, 8, 8))
     # the trainer's entry point dispatches here
-    from fdiv.metrics import evaluate
-    assert evaluate(digits, RealDigitsGenerator(digits), n=500, seed=0) == m
+    from fdiv.evaluation import evaluate
+    from fdiv.gan.models import generate
+    y = torch.arange(500) % 10
+    assert evaluate(digits, generate(RealDigitsGenerator(digits), 500, labels=y), labels=y) == m
 
 
 def test_image_grid():
@@ -157,8 +163,8 @@ def test_image_grid():
 def test_trainer_integration_conditional_digits(clf, tmp_path):
     """A few steps of `fdiv train --dataset digits --conditional` through the library: the DC-GAN
     defaults, the image metrics at the end, and a checkpoint that rebuilds the same generator."""
-    from fdiv.conv_models import DCGenerator
-    from fdiv.trainer import models_from_checkpoint, train
+    from fdiv.gan.conv import DCGenerator
+    from fdiv.gan.training import models_from_checkpoint, train
     res = train(dataset="digits", conditional=True, steps=3, batch_size=16, eval_samples=100, device="cpu",
                 progress=False, out=tmp_path, seed=0)
     assert isinstance(res.generator, DCGenerator) and res.generator.num_classes == 10
@@ -170,14 +176,14 @@ def test_trainer_integration_conditional_digits(clf, tmp_path):
     x1 = res.sample(20, seed=1)
     x2 = im.image_grid(x1, nrow=10)  # 2 rows of 10
     assert x2.shape == (2 * 9 + 1, 10 * 9 + 1)
-    from fdiv.models import generate
+    from fdiv.gan.models import generate
     assert torch.allclose(generate(G, 20, seed=1), x1)
 
 
 def test_28x28_pipeline_on_a_synthetic_dataset():
     """The MNIST-sized path (classifier with three convolutions, 28x28 DC-GAN) without MNIST."""
-    from fdiv.conv_models import default_models
-    from fdiv.image_data import ImageDataset
+    from fdiv.gan.conv import default_models
+    from fdiv.datasets.images import ImageDataset
 
     class Bars(ImageDataset):
         name, shape, num_classes = "bars28", (1, 28, 28), 10
@@ -196,5 +202,7 @@ def test_28x28_pipeline_on_a_synthetic_dataset():
     assert c.test_accuracy > 0.5 and im.features(ds.images("test")[0], c).shape == (50, 64)
     G, D = default_models(ds, conditional=True)
     assert G(torch.randn(4, G.latent_dim), torch.arange(4)).shape == (4, 1, 28, 28)
-    m = im.evaluate(ds, G, n=40, classifier=c)
+    from fdiv.gan.models import generate
+    y = torch.arange(40) % 10
+    m = im.evaluate(ds, generate(G, 40, labels=y), labels=y, classifier=c)
     assert 0 <= m["class_accuracy"] <= 1 and m["frechet_distance"] > 0

@@ -1,4 +1,4 @@
-"""Tests of fdiv.metrics.mode_metrics (DESIGN.md definitions) on hand-made point sets."""
+"""Tests of fdiv.evaluation.modes.mode_metrics (the PacGAN definitions) on hand-made point sets."""
 from __future__ import annotations
 
 import math
@@ -7,8 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-from fdiv.data import get_dataset
-from fdiv.metrics import evaluate, mode_metrics
+from fdiv.datasets import get_dataset
+from fdiv.core.estimate import kl_to_uniform
+from fdiv.evaluation import evaluate
+from fdiv.evaluation.modes import mode_metrics
+from fdiv.gan.models import evaluate_generator
 
 
 @pytest.mark.parametrize("name", ["ring8", "grid25"])
@@ -73,7 +76,7 @@ def test_bad_input():
 
 
 def test_evaluate_dispatch():
-    from fdiv.models import MLPGenerator
+    from fdiv.gan.models import MLPGenerator
 
     class AtCentre(torch.nn.Module):
         latent_dim, num_classes = 2, 0
@@ -81,8 +84,16 @@ def test_evaluate_dispatch():
         def forward(self, z, y=None):
             return get_dataset("ring8").centers[torch.arange(len(z)) % 8] + 0.0 * z
 
-    m = evaluate("ring8", AtCentre(), n=800)
+    m = evaluate_generator("ring8", AtCentre(), n=800)
     assert m["modes"] == 8 and m["high_quality"] == 1.0 and m["num_modes"] == 8
     torch.manual_seed(0)
-    m = evaluate("x", MLPGenerator(2, 2, 8, 1), n=300)
+    m = evaluate_generator("x", MLPGenerator(2, 2, 8, 1), n=300)
+    assert evaluate("x", torch.zeros(5, 2))["mean"] == [0.0, 0.0]
     assert {"mean_log_density", "data_mean_log_density", "mean", "std"} <= set(m)
+
+
+def test_kl_to_uniform_matches_the_closed_form():
+    assert kl_to_uniform([5, 5, 5, 5]) == 0.0
+    assert math.isclose(kl_to_uniform([1, 0, 0, 0]), math.log(4), rel_tol=1e-12)
+    h = torch.tensor([0.5, 0.25, 0.25], dtype=torch.float64)
+    assert math.isclose(kl_to_uniform(h), float((h * torch.log(3 * h)).sum()), rel_tol=1e-12)

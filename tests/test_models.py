@@ -1,11 +1,11 @@
-"""Tests of fdiv.models: the model contract, conditioning, default models, generate()."""
+"""Tests of fdiv.gan.models: the model contract, conditioning, default models, generate()."""
 from __future__ import annotations
 
 import pytest
 import torch
 
-from fdiv.data import get_dataset
-from fdiv.models import GaussianGenerator, MLPCritic, MLPGenerator, default_models, generate
+from fdiv.datasets import get_dataset
+from fdiv.gan.models import GaussianGenerator, MLPCritic, MLPGenerator, default_models, generate
 
 
 def test_shapes_and_contract():

@@ -1,11 +1,11 @@
-"""Tests of fdiv.objectives: the VDM objective J, the generator losses, gradient penalties."""
+"""Tests of fdiv.gan.objectives: the VDM objective J, the generator losses, gradient penalties."""
 from __future__ import annotations
 
 import pytest
 import torch
 
 import fdiv
-from fdiv.objectives import critic_loss, critic_objective, generator_loss, gradient_penalty, witness
+from fdiv.gan.objectives import critic_loss, critic_objective, generator_loss, gradient_penalty, witness
 
 
 # divergences whose f' is finite and strictly increasing on the ratios used below
@@ -98,8 +98,8 @@ def test_optimal_critic_through_the_activation(name):
 # ---------------------------------------------------------------- gradient signs
 def _nets(seed=0):
     torch.manual_seed(seed)
-    G = fdiv.models.MLPGenerator(2, 2, 16, 2)
-    D = fdiv.models.MLPCritic(2, 16, 2)
+    G = fdiv.gan.models.MLPGenerator(2, 2, 16, 2)
+    D = fdiv.gan.models.MLPCritic(2, 16, 2)
     return G, D
 
 
@@ -119,7 +119,7 @@ def test_critic_step_increases_J_and_generator_step_decreases_it(name):
         J1 = critic_objective(d, D(x), D(G(z)))
     assert J1 > J0
     for mode in ("minimax", "nonsaturating"):
-        G2 = fdiv.models.MLPGenerator(2, 2, 16, 2)
+        G2 = fdiv.gan.models.MLPGenerator(2, 2, 16, 2)
         G2.load_state_dict(G.state_dict())
         optg = torch.optim.SGD(G2.parameters(), lr=1e-3)
         optg.zero_grad()

@@ -121,7 +121,7 @@ def test_packages_found_include_exercises():
     include = PYPROJECT["tool"]["setuptools"]["packages"]["find"]["include"]
     found = set(find_packages(where=str(ROOT), include=include))
     assert "fdiv" in found
-    assert "fdiv.exercises" in found, "fdiv/exercises/__init__.py is missing"
+    assert "fdiv.course.exercises" in found, "fdiv/exercises/__init__.py is missing"
     assert not {p for p in found if p.split(".")[0] in {"tests", "book", "tools", "bench"}}
 
 
@@ -194,7 +194,7 @@ def test_ci_script():
 
 
 def test_wheel_contents(tmp_path):
-    """Build the wheel (no dependencies, no isolation): it ships fdiv and fdiv.exercises, no tests/book."""
+    """Build the wheel (no dependencies, no isolation): it ships fdiv and fdiv.course.exercises, no tests/book."""
     src = tmp_path / "src"  # build from a copy: setuptools leaves build/ and *.egg-info behind
     src.mkdir()
     for name in ("pyproject.toml", "README.md"):

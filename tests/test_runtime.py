@@ -1,11 +1,11 @@
-"""Tests of fdiv.runtime helpers not covered elsewhere."""
+"""Tests of fdiv.core.runtime helpers not covered elsewhere."""
 from __future__ import annotations
 
 import getpass
 import tempfile
 from pathlib import Path
 
-from fdiv.runtime import shared_folder
+from fdiv.course.chapters import shared_folder
 
 
 def test_shared_folder_is_per_user_under_the_temp_dir():

@@ -1,4 +1,4 @@
-"""fdiv.symbolic: derived Fenchel conjugates against the library, brute force and known closed forms."""
+"""fdiv.core.symbolic: derived Fenchel conjugates against the library, brute force and known closed forms."""
 from __future__ import annotations
 
 import functools
@@ -11,8 +11,9 @@ import sympy as sp
 import torch
 
 import fdiv
-from fdiv import symbolic as S
-from fdiv.symbolic import t, u
+from fdiv.core import symbolic as S
+from fdiv.core import tables as T
+from fdiv.core.symbolic import t, u
 
 ALPHAS = (-2.5, -1.0, 0.3, 0.5, 2.0, 3.0)
 
@@ -309,7 +310,7 @@ def test_symbolic_parameter_without_values_is_a_clear_error():
 # ------------------------------------------------------------------------------------------
 def test_print_table_lists_every_divergence():
     buf = io.StringIO()
-    S.print_table(file=buf)
+    T.print_table(file=buf)
     text = buf.getvalue()
     lines = text.splitlines()
     assert lines[0].split()[:4] == ["name", "f(u)", "f*(t)", "dom"]
@@ -317,24 +318,24 @@ def test_print_table_lists_every_divergence():
         assert any(line.startswith(name) for line in lines[2:]), name
     assert "-log(1 - exp(t)) if t < 0" in text and "(-oo, 0)" in text
     assert "log(sigmoid(v))" in text                       # sigma_f of the GAN
-    rows = {r["name"]: r for r in S.conjugate_table()}
+    rows = {r["name"]: r for r in T.conjugate_table()}
     assert rows["neyman"]["domain"] == "(-oo, 1]" and rows["kl"]["f_prime_one"] == "1"
     assert rows["total_variation"]["f_prime_one"] == "[-1/2, 1/2]"
 
 
 def test_print_derivation_steps():
     buf = io.StringIO()
-    der = S.print_derivation("neyman", file=buf)
+    der = T.print_derivation("neyman", file=buf)
     text = buf.getvalue()
     for piece in ("Stationarity", "u -> 0+", "lim_(u->oo)", "Result", "dom f* = (-oo, 1]",
                   "2 - 2*sqrt(1 - t)"):
         assert piece in text, piece
     assert der.domain_closed == (False, True)
     buf = io.StringIO()
-    S.print_derivation("alpha", file=buf, alpha=2.0)
+    T.print_derivation("alpha", file=buf, alpha=2.0)
     assert "-1/2 if t <= -1" in buf.getvalue()
 
 
 def test_print_derivation_unknown_name_lists_names():
     with pytest.raises(ValueError, match="kl"):
-        S.print_derivation("no_such_divergence", file=io.StringIO())
+        T.print_derivation("no_such_divergence", file=io.StringIO())

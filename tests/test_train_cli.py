@@ -1,4 +1,4 @@
-"""End-to-end tests of `fdiv train` / `fdiv sample` (fdiv.train_cli through the fdiv.cli dispatcher)."""
+"""End-to-end tests of `fdiv train` / `fdiv sample` (fdiv.cli.train through the fdiv.cli dispatcher)."""
 from __future__ import annotations
 
 import json
@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from fdiv.cli import main
-from fdiv.data import get_dataset
-from fdiv.metrics import mode_metrics
+from fdiv.datasets import get_dataset
+from fdiv.evaluation.modes import mode_metrics
 
 
 def _run(capsys, *argv):
@@ -120,7 +120,7 @@ def test_out_exists_and_resume(ring_run, tmp_path, capsys):
 
 
 def test_divergence_keeps_the_last_good_checkpoint(tmp_path, capsys, monkeypatch):
-    from fdiv import trainer as T
+    from fdiv.gan.training import loop as T
     real, calls = T.critic_objective, {"n": 0}
 
     def poisoned(d, a, b):
@@ -147,7 +147,7 @@ def test_mixture1d_writes_samples(tmp_path, capsys):
 
 
 def test_latent_mixture_option(ring_run, tmp_path, capsys):
-    from fdiv.trainer import load_checkpoint, models_from_checkpoint
+    from fdiv.gan.training import load_checkpoint, models_from_checkpoint
     assert load_checkpoint(ring_run)["config"]["model"]["latent_mixture"] == 50      # ring8's default
     out = tmp_path / "plain"
     code, _, err = _run(capsys, "train", "--dataset", "ring8", "--steps", "3", "--latent-mixture", "0",
@@ -169,7 +169,7 @@ def test_plot_helpers(tmp_path):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from fdiv import plots
+    from fdiv.viz import plots
 
     imgs = torch.linspace(-1, 1, 20 * 64).reshape(20, 1, 8, 8)
     ax = plots.plot_image_grid(imgs, nrow=5, labels=torch.arange(20) % 4)
@@ -188,7 +188,7 @@ def test_plot_helpers(tmp_path):
     assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
     ax = plots.plot_density_1d("mixture1d", {"fit": (0.0, 2.0), "fit2": torch.distributions.Normal(1.0, 1.0)})
     assert len(ax.lines) == 2
-    from fdiv.models import MLPCritic
+    from fdiv.gan.models import MLPCritic
     import fdiv
     ax = plots.plot_critic_2d(MLPCritic(2, 8, 1), fdiv.get("gan"), ds, what="D")
     Z = ax.images[0].get_array()

@@ -1,4 +1,4 @@
-"""Tests of fdiv.trainer: determinism, bit-for-bit resume, divergence handling, options."""
+"""Tests of fdiv.gan.training: determinism, bit-for-bit resume, divergence handling, options."""
 from __future__ import annotations
 
 import math
@@ -7,8 +7,8 @@ import pytest
 import torch
 
 import fdiv
-from fdiv import trainer as T
-from fdiv.trainer import TrainConfig, TrainingDiverged, load_checkpoint, train
+from fdiv.gan.training import loop as T
+from fdiv.gan.training import TrainConfig, TrainingDiverged, load_checkpoint, train
 
 
 TINY = dict(dataset="ring8", batch_size=32, model=dict(hidden=16, depth=1), eval_samples=200,
@@ -146,7 +146,7 @@ def test_fdiv_train_convenience_snapshots_and_callback():
 
 
 def test_custom_linear_critic():
-    D = fdiv.models.MLPCritic(2, 8, depth=0)
+    D = fdiv.gan.models.MLPCritic(2, 8, depth=0)
     res = train(divergence="gan", steps=5, seed=0, critic=D, **{**TINY, "dataset": "x"})
     assert res.critic is D and "mean_log_density" in res.metrics
 
@@ -166,7 +166,7 @@ def test_training_learns_the_ring():
 
 def test_fit_gaussian_vdm_moves_towards_the_data():
     fit = T.fit_gaussian_vdm("kl", steps=150, seed=0, batch_size=256)
-    P = fdiv.data.get_dataset("mixture1d").distribution
+    P = fdiv.datasets.get_dataset("mixture1d").distribution
     # KL(P||Q) is minimised by moment matching: the fit starts there and must stay close
     assert fit.mean == pytest.approx(float(P.mean), abs=0.4)
     assert fit.std == pytest.approx(float(P.stddev), rel=0.25)
@@ -201,7 +201,7 @@ def test_toy_mixtures_default_to_a_mixture_latent_and_checkpoints_keep_the_choic
     assert res.generator.latent_mixture == 50
     G, _, cfg = T.models_from_checkpoint(tmp_path / "m" / "checkpoint.pt")
     assert G.latent_mixture == 50 and torch.equal(G.mixture_means, res.generator.mixture_means)
-    assert torch.equal(fdiv.models.generate(G, 50, seed=3), res.sample(50, seed=3))
+    assert torch.equal(fdiv.gan.models.generate(G, 50, seed=3), res.sample(50, seed=3))
     res = train(divergence="gan", steps=3, seed=0, out=tmp_path / "p",
                 **{**TINY, "model": dict(hidden=16, depth=1, latent_mixture=0, latent_dim=2)})
     G, _, _ = T.models_from_checkpoint(tmp_path / "p")

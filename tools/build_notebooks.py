@@ -95,7 +95,7 @@ def colab_cell_source(url: str) -> str:
         "except ImportError:\n"
         f'    %pip install --quiet "fdiv[{COLAB_EXTRA}] @ git+{url}"\n'
         "    import fdiv\n"
-        "from fdiv.runtime import default_device, fast_profile\n"
+        "from fdiv.core.runtime import default_device, fast_profile\n"
         "\n"
         "device = default_device()  # the GPU where there is one (Colab: Runtime > Change runtime type)\n"
         'print(f"device: {device}; fast profile: {fast_profile()}")'

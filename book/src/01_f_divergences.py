@@ -29,8 +29,9 @@ import torch.distributions as td
 import pandas as pd
 
 import fdiv
-from fdiv import estimate, symbolic
-from fdiv.runtime import seed_everything
+from fdiv.core import estimate
+from fdiv.core import symbolic
+from fdiv.core.runtime import seed_everything
 
 torch.set_num_threads(1)  # tiny tensors: one thread is fastest, and avoids contention on shared CPUs
 pd.set_option("display.max_colwidth", None)  # show formulas in tables in full
@@ -39,7 +40,7 @@ seed_everything(0)
 
 def registry():
     """Every registered divergence, the alpha family at alpha = -1.0, 0.5, 2.0."""
-    return fdiv.divergences.every(alphas=(-1.0, 0.5, 2.0))
+    return fdiv.core.divergences.every(alphas=(-1.0, 0.5, 2.0))
 
 
 def tag(d):
@@ -223,7 +224,7 @@ print("f'(u) =", f1, "   f''(u) =", f2, "   f(1) =", f_kl.subs(U, 1))
 
 # %% [markdown]
 # Since $f''(u) = 1/u > 0$ on $u > 0$, $u \log u$ is strictly convex, and $f(1) = 0$. The
-# same check for every generator in the library: `fdiv.symbolic.is_convex` asks sympy to
+# same check for every generator in the library: `fdiv.core.symbolic.is_convex` asks sympy to
 # prove $f'' \ge 0$ (on each smooth piece, and that the slope does not jump down at a
 # kink, for $|u - 1|/2$).
 
@@ -333,7 +334,7 @@ print(f"TV(Bern(0.7), Bern(0.5)) = {fdiv.discrete(tv_div, bern(0.7), bern(0.5)):
 # $P_X = \tfrac12\mathcal{N}(-2, 0.5^2) + \tfrac12\mathcal{N}(2, 0.5^2)$, and a single
 # Gaussian model $P_\theta = \mathcal{N}(\mu, \sigma^2)$. For each divergence we minimise the
 # *exact* $D_f(P_X \Vert \mathcal{N}(\mu, \sigma^2))$ (quadrature, L-BFGS on
-# $(\mu, \log\sigma)$: `fdiv.estimate.fit_gaussian_exact`). Some divergences have more than
+# $(\mu, \log\sigma)$: `fdiv.core.estimate.fit_gaussian_exact`). Some divergences have more than
 # one local minimum here, so the optimiser starts in the middle, $(\mu, \sigma) = (0, 2)$,
 # on the right-hand mode, $(2, 0.5)$, or from both, and we keep the better fit.
 

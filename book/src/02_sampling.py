@@ -16,8 +16,8 @@ import torch
 import torch.distributions as td
 
 import fdiv
-from fdiv import estimate
-from fdiv.runtime import fast_profile, seed_everything
+from fdiv.core import estimate
+from fdiv.core.runtime import fast_profile, seed_everything
 
 torch.set_num_threads(1)  # tiny tensors: one thread is fastest, and avoids contention on shared CPUs
 seed_everything(0)
@@ -119,7 +119,7 @@ assert (EX2, EX4, VAR_H) == (4, 126, 110)
 print(f"E[X^2] = {EX2},  Var[X^2] = E[X^4] - E[X^2]^2 = {EX4} - {EX2**2} = {VAR_H}")
 
 # %% [markdown]
-# The sample average of $x_i^2$ over $n = 1000$ draws (`fdiv.estimate.expectation` draws
+# The sample average of $x_i^2$ over $n = 1000$ draws (`fdiv.core.estimate.expectation` draws
 # them with a fixed seed and reports the average with its standard error
 # $\hat\sigma/\sqrt{n}$):
 

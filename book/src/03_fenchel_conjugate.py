@@ -18,8 +18,8 @@ import torch
 import pandas as pd
 
 import fdiv
-from fdiv import symbolic
-from fdiv.runtime import fast_profile, seed_everything
+from fdiv.core import symbolic, tables
+from fdiv.core.runtime import fast_profile, seed_everything
 
 torch.set_num_threads(1)  # tiny tensors: one thread is fastest, and avoids contention on shared CPUs
 pd.set_option("display.max_colwidth", None)  # show formulas in tables in full
@@ -30,7 +30,7 @@ U, T = symbolic.u, symbolic.t  # sympy symbols: u > 0, t real
 
 def registry():
     """Every registered divergence, the alpha family at alpha = -1.0, 0.5, 2.0."""
-    return fdiv.divergences.every(alphas=(-1.0, 0.5, 2.0))
+    return fdiv.core.divergences.every(alphas=(-1.0, 0.5, 2.0))
 
 
 def tag(d):
@@ -134,7 +134,7 @@ for d in DIVERGENCES:
 #
 # This is the identity the next chapter needs: it writes the nonlinear $f(u)$ as a
 # supremum of expressions that are *affine in $u$*, and affine expressions commute with
-# integrals. `fdiv.symbolic.biconjugate_check` maximises $tu - f^\ast(t)$ over $t$
+# integrals. `fdiv.core.symbolic.biconjugate_check` maximises $tu - f^\ast(t)$ over $t$
 # numerically, here with the library's $f^\ast$, at seven points $u$ from $0.05$ to $10$.
 # (The arithmetic-geometric divergence, whose conjugate is itself computed by a numerical
 # root search, is skipped in the fast profile.)
@@ -179,7 +179,7 @@ print("over u in R:  u* =", v_star, "  f*(t) =", conj_over_R)
 # $$
 #
 # which is *not* $\tfrac12 t^2$: at $t = -1$ it is $0$, not $\tfrac12$. The next cell derives it
-# with `fdiv.symbolic.derive` and checks it against a brute-force supremum.
+# with `fdiv.core.symbolic.derive` and checks it against a brute-force supremum.
 # ```
 
 # %%
@@ -218,7 +218,7 @@ print("u* =", u_star, "  f*(t) =", kl_conj)
 # %% [markdown]
 # ## Every conjugate, derived step by step
 #
-# `fdiv.symbolic.derive` does what we just did by hand, for any convex generator:
+# `fdiv.core.symbolic.derive` does what we just did by hand, for any convex generator:
 #
 # 1. $g(u) = tu - f(u)$ is concave in $u$ and $g'(u) = t - f'(u)$ with $f'$ non-decreasing;
 # 2. the slopes reached inside $u > 0$ run from $a = f'(0^+)$ to $b = f'(\infty)$;
@@ -233,7 +233,7 @@ print("u* =", u_star, "  f*(t) =", kl_conj)
 # step 4 matters:
 
 # %%
-pearson_derivation = symbolic.print_derivation("pearson")
+pearson_derivation = tables.print_derivation("pearson")
 
 # %% [markdown]
 # Now for every generator. Each derived conjugate is compared with the library's

@@ -19,8 +19,8 @@ import torch.distributions as td
 import pandas as pd
 
 import fdiv
-from fdiv import estimate
-from fdiv.runtime import fast_profile, seed_everything
+from fdiv.core import estimate
+from fdiv.core.runtime import fast_profile, seed_everything
 
 torch.set_num_threads(1)  # tiny tensors: one thread is fastest, and avoids contention on shared CPUs
 pd.set_option("display.max_colwidth", None)  # show formulas in tables in full
@@ -30,7 +30,7 @@ FAST = fast_profile()
 
 def registry():
     """Every registered divergence, the alpha family at alpha = -1.0, 0.5, 2.0."""
-    return fdiv.divergences.every(alphas=(-1.0, 0.5, 2.0))
+    return fdiv.core.divergences.every(alphas=(-1.0, 0.5, 2.0))
 
 
 def tag(d):
@@ -218,7 +218,7 @@ print(f"D_TV = {d_tv:.4f};  J(T_a) for a = 1, 10, 100, 1000:", ", ".join(f"{j:.4
 #
 # The library parameterises witnesses as $T_w(x) = \sigma_f(V_w(x))$, a real-valued network
 # $V_w$ followed by an output activation $\sigma_f$ onto $\operatorname{dom} f^\ast$ (chapter 5).
-# `fdiv.estimate.variational_bound` maximises $J(T_w)$ by Adam on fresh minibatches from
+# `fdiv.core.estimate.variational_bound` maximises $J(T_w)$ by Adam on fresh minibatches from
 # both distributions, then reports $J$ on a large held-out sample with its standard error.
 # We compare three classes for $V_w$: a **constant** (the supremum computed above), a
 # **linear** function $ax + b$, and a small **MLP** (two hidden layers of 64 units).

@@ -1,4 +1,4 @@
-# Chapter 5 source (percent format): Variational divergence minimisation. Written by helper BOOK-B.
+# Chapter 5 source (percent format): Variational divergence minimisation.
 # %% [markdown]
 # # Variational divergence minimisation
 #
@@ -25,11 +25,12 @@ import torch
 from IPython.display import Markdown, display
 
 import fdiv
-from fdiv import estimate, plots
-from fdiv.data import get_dataset
-from fdiv.models import GaussianGenerator, MLPCritic
-from fdiv.runtime import default_device, fast_profile, seed_everything
-from fdiv.trainer import TrainingDiverged, train
+from fdiv.core import estimate
+from fdiv.viz import plots
+from fdiv.datasets import get_dataset
+from fdiv.gan.models import GaussianGenerator, MLPCritic
+from fdiv.core.runtime import default_device, fast_profile, seed_everything
+from fdiv.gan.training import TrainingDiverged, train
 
 torch.set_num_threads(1)  # tiny networks: one thread is fastest (and polite on shared CPUs)
 FAST = fast_profile()
@@ -38,7 +39,7 @@ DEVICE = default_device()
 
 def registry():
     """Every registered divergence, the alpha family at alpha = 0.5, 2.0."""
-    return fdiv.divergences.every(alphas=(0.5, 2.0))
+    return fdiv.core.divergences.every(alphas=(0.5, 2.0))
 
 
 def tag(d):
@@ -171,9 +172,9 @@ def vdm(d, G, V, sample_data, steps, batch=256, lr_g=1e-2, lr_v=5e-3, k=5, seed=
     return G, V
 
 # %% [markdown]
-# `fdiv.trainer.train` runs the same loop with the bookkeeping a real run needs (history,
+# `fdiv.gan.training.train` runs the same loop with the bookkeeping a real run needs (history,
 # checkpoints, gradient penalties, learning-rate schedules, the non-saturating generator loss
-# of chapter 7 as default); `fdiv.objectives.critic_objective` is the line computing `J`.
+# of chapter 7 as default); `fdiv.gan.objectives.critic_objective` is the line computing `J`.
 #
 # ## One Gaussian, fitted to two modes by VDM
 #
@@ -183,7 +184,7 @@ def vdm(d, G, V, sample_data, steps, batch=256, lr_g=1e-2, lr_v=5e-3, k=5, seed=
 # a single Gaussian, $g_\theta(z) = \mu + \sigma z$, so $P_\theta = \mathcal N(\mu, \sigma^2)$ cannot
 # match the data. Which Gaussian is "closest" depends on the divergence (chapter 1), and because
 # the model is so small the answer can also be computed without samples: minimise the exact
-# $D_f(P_X \Vert \mathcal N(\mu, \sigma^2))$ by quadrature (`fdiv.estimate.fit_gaussian_exact`).
+# $D_f(P_X \Vert \mathcal N(\mu, \sigma^2))$ by quadrature (`fdiv.core.estimate.fit_gaussian_exact`).
 # VDM, which sees only samples, should find the same $(\mu, \sigma)$. Both start from
 # $\mathcal N(-1, 1)$.
 
@@ -251,7 +252,7 @@ assert learned["kl"][1] > 3 * learned["reverse_kl"][1]      # covering vs seekin
 # ## f-GANs on the 2-D benchmarks
 #
 # Now the generator is a neural network. The benchmarks are mixtures of tight Gaussians
-# (DESIGN of the library, after PacGAN {cite:p}`lin2018pacgan`): `ring8`, eight modes of standard
+# (the library's definitions, after PacGAN {cite:p}`lin2018pacgan`): `ring8`, eight modes of standard
 # deviation 0.01 on the unit circle, and `grid25`, twenty-five modes of standard deviation 0.05 on
 # a $5 \times 5$ grid. A generated point is *high quality* if it lies within three standard deviations
 # of its nearest mode; a mode is *captured* if it receives at least one high-quality point; the

@@ -23,8 +23,9 @@ import torch.distributions as td
 import torch.nn.functional as F
 
 import fdiv
-from fdiv import objectives, symbolic
-from fdiv.runtime import seed_everything
+from fdiv.gan import objectives
+from fdiv.core import symbolic, tables
+from fdiv.core.runtime import seed_everything
 
 torch.set_num_threads(1)  # tiny tensors: one thread is fastest, and avoids contention on shared CPUs
 seed_everything(0)
@@ -80,11 +81,11 @@ assert sp.simplify(value + sp.log(1 - 1 / (1 + r))) == 0  # = -log(1 - e^t)
 print("u*(t) =", u_star, "   f*(t) =", -sp.log(1 - sp.exp(T)), " for t < 0")
 
 # %% [markdown]
-# `fdiv.symbolic` derives it from the generator alone, step by step, and we compare its
+# `fdiv.core.symbolic` derives it from the generator alone, step by step, and we compare its
 # result with the library's closed form `gan.conjugate`:
 
 # %%
-derivation = symbolic.print_derivation("gan")
+derivation = tables.print_derivation("gan")
 
 # %%
 assert derivation.domain == (-math.inf, 0.0) and derivation.domain == gan.domain
@@ -146,7 +147,7 @@ assert torch.allclose(gan.conjugate_activation(v), F.softplus(v))  # f*(log D) =
 #
 # each BCE averaged over its own minibatch. A numerical check with a small random
 # discriminator, a small random generator and data from a Gaussian: the library's VDM
-# objective (`fdiv.objectives.critic_objective`), the notes' formula and PyTorch's
+# objective (`fdiv.gan.objectives.critic_objective`), the notes' formula and PyTorch's
 # `binary_cross_entropy_with_logits` agree, and so do their gradients with respect to the
 # discriminator's weights.
 

@@ -1,4 +1,4 @@
-# Chapter 7 source (percent format): Training the GAN. Written by helper BOOK-B.
+# Chapter 7 source (percent format): Training the GAN.
 # %% [markdown]
 # # Training the GAN
 #
@@ -22,9 +22,9 @@ import matplotlib.pyplot as plt
 import torch
 
 import fdiv
-from fdiv.models import GaussianGenerator, MLPCritic
-from fdiv.objectives import critic_objective, generator_loss
-from fdiv.runtime import fast_profile, seed_everything
+from fdiv.gan.models import GaussianGenerator, MLPCritic
+from fdiv.gan.objectives import critic_objective, generator_loss
+from fdiv.core.runtime import fast_profile, seed_everything
 
 torch.set_num_threads(1)  # tiny networks: one thread is fastest (and polite on shared CPUs)
 FAST = fast_profile()
@@ -302,7 +302,7 @@ print("both objectives are flat at P_theta = P_X (mu = 0):",
 # (quadrature, using the generator's current $\mu, \sigma$).
 
 # %%
-from fdiv.trainer import train
+from fdiv.gan.training import train
 
 
 def run(k, steps, seed=0):

@@ -20,8 +20,8 @@ import torch.nn.functional as F
 from sklearn.linear_model import LogisticRegression
 
 import fdiv
-from fdiv import objectives
-from fdiv.runtime import fast_profile, seed_everything
+from fdiv.gan import objectives
+from fdiv.core.runtime import fast_profile, seed_everything
 
 torch.set_num_threads(1)  # tiny tensors: one thread is fastest, and avoids contention on shared CPUs
 seed_everything(0)
@@ -86,7 +86,7 @@ for step in range(STEPS):
 # %% [markdown]
 # On a large held-out sample we evaluate the trained classifier three ways: its
 # cross-entropy, the GAN objective through the library's VDM form
-# (`fdiv.objectives.critic_objective` with the GAN divergence), and its accuracy.
+# (`fdiv.gan.objectives.critic_objective` with the GAN divergence), and its accuracy.
 
 # %%
 torch.manual_seed(1)

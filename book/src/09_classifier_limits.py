@@ -1,4 +1,4 @@
-# Chapter 9 source (percent format): Limits of the classifier view. Written by helper BOOK-B.
+# Chapter 9 source (percent format): Limits of the classifier view.
 # %% [markdown]
 # # Limits of the classifier view
 #
@@ -15,13 +15,13 @@ import matplotlib.pyplot as plt
 import torch
 
 import fdiv
-from fdiv import plots
-from fdiv.data import get_dataset
-from fdiv.metrics import mode_metrics
-from fdiv.models import MLPCritic, default_models, generate
-from fdiv.objectives import critic_objective, generator_loss
-from fdiv.runtime import fast_profile, seed_everything
-from fdiv.trainer import train
+from fdiv.viz import plots
+from fdiv.datasets import get_dataset
+from fdiv.evaluation.modes import mode_metrics
+from fdiv.gan.models import MLPCritic, default_models, generate
+from fdiv.gan.objectives import critic_objective, generator_loss
+from fdiv.core.runtime import fast_profile, seed_everything
+from fdiv.gan.training import train
 
 torch.set_num_threads(1)  # tiny networks: one thread is fastest (and polite on shared CPUs)
 FAST = fast_profile()

@@ -1,4 +1,4 @@
-# Chapter 10 source (percent format): the deep convolutional GAN. Written by helper BOOK-B.
+# Chapter 10 source (percent format): the deep convolutional GAN.
 # %% [markdown]
 # # The deep convolutional GAN
 #
@@ -26,11 +26,11 @@ import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
 
-from fdiv import plots
-from fdiv.conv_models import Reshape, default_models, format_trace, trace_shapes
-from fdiv.data import get_dataset
-from fdiv.runtime import default_device, fast_profile
-from fdiv.trainer import train
+from fdiv.viz import plots
+from fdiv.gan.conv import Reshape, default_models, format_trace, trace_shapes
+from fdiv.datasets import get_dataset
+from fdiv.core.runtime import default_device, fast_profile
+from fdiv.gan.training import train
 
 torch.set_num_threads(1)  # small networks on 8x8 images: one thread is fastest on a shared CPU
 FAST = fast_profile()
@@ -123,7 +123,7 @@ print("k=4, s=2, p=1 doubles:", [transposed_size(h, 4, 2, 1) for h in (2, 4, 7, 
 #
 # scikit-learn ships 1,797 handwritten digits as $8 \times 8$ grey images (`digits`, rescaled to
 # $[-1, 1]$, 20% of each class held out). They are tiny, but they are real images, and a DC-GAN
-# learns them in seconds on a CPU. `fdiv.conv_models.default_models` builds the pair sized for a
+# learns them in seconds on a CPU. `fdiv.gan.conv.default_models` builds the pair sized for a
 # data set, and `trace_shapes` runs one forward pass and lists every layer's output shape. The
 # generator starts from $k = 32$ numbers, makes a $2 \times 2$ map, and doubles it twice; the
 # critic halves twice and ends with one number per image, the raw score $V_w(x)$ (no sigmoid: the
@@ -161,11 +161,11 @@ print(f"linear {dense.in_features} -> {C}x{h}x{w_} equals a {h}x{w_} transposed 
 # %% [markdown]
 # ## Training on the digits
 #
-# Training is the same loop as for the points in the plane (`fdiv.trainer.train`); only the
+# Training is the same loop as for the points in the plane (`fdiv.gan.training.train`); only the
 # networks and the data changed. We use the GAN divergence and the library's defaults for this
 # data set. At the end the trainer scores the generator with an *independent* judge: a small
 # convolutional classifier trained on the real training digits only, which never sees a generated
-# image (`fdiv.image_metrics`). Two of its numbers matter for an unconditional generator: how
+# image (`fdiv.evaluation.images`). Two of its numbers matter for an unconditional generator: how
 # many of the ten classes appear among the samples, and the Fréchet distance between the
 # classifier's features of generated and of held-out real digits (the recipe of the FID score,
 # with this small classifier in place of an ImageNet network). The distance between two real
@@ -222,7 +222,7 @@ except Exception:  # not installed, or built for another torch
     HAVE_TORCHVISION = False
 
 if torch.cuda.is_available() and not fast_profile() and HAVE_TORCHVISION:
-    from fdiv.image_data import DatasetUnavailableError
+    from fdiv.datasets.images import DatasetUnavailableError
     try:
         mnist_run = train(divergence="gan", dataset="mnist", steps=5000, seed=0, device=DEVICE, progress=True)
     except DatasetUnavailableError as err:

@@ -1,4 +1,4 @@
-# Chapter 11 source (percent format): the conditional GAN. Written by helper BOOK-B.
+# Chapter 11 source (percent format): the conditional GAN.
 # %% [markdown]
 # # The conditional GAN
 #
@@ -13,11 +13,13 @@
 import matplotlib.pyplot as plt
 import torch
 
-from fdiv import image_metrics, plots
-from fdiv.conv_models import default_models, format_trace, trace_shapes
-from fdiv.data import get_dataset
-from fdiv.runtime import default_device, fast_profile, shared_folder
-from fdiv.trainer import train
+from fdiv.evaluation import images as image_metrics
+from fdiv.viz import plots
+from fdiv.gan.conv import default_models, format_trace, trace_shapes
+from fdiv.datasets import get_dataset
+from fdiv.core.runtime import default_device, fast_profile
+from fdiv.course.chapters import shared_folder
+from fdiv.gan.training import train
 
 torch.set_num_threads(1)  # small networks on 8x8 images: one thread is fastest on a shared CPU
 FAST = fast_profile()

@@ -1,4 +1,4 @@
-# Chapter 12 source (percent format): inference with a trained generator. Written by helper BOOK-B.
+# Chapter 12 source (percent format): inference with a trained generator.
 # %% [markdown]
 # # Inference with a trained generator
 #
@@ -26,10 +26,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from fdiv import plots
-from fdiv.models import generate
-from fdiv.runtime import fast_profile, shared_folder
-from fdiv.trainer import load_checkpoint, models_from_checkpoint, train
+from fdiv.viz import plots
+from fdiv.gan.models import generate
+from fdiv.core.runtime import fast_profile
+from fdiv.course.chapters import shared_folder
+from fdiv.gan.training import load_checkpoint, models_from_checkpoint, train
 
 torch.set_num_threads(1)  # small networks on 8x8 images: one thread is fastest on a shared CPU
 FAST = fast_profile()
@@ -108,7 +109,7 @@ print("train mode: it does:                               ", not torch.allclose(
 # %% [markdown]
 # ## Sampling per label
 #
-# `fdiv.models.generate(G, n, seed=..., labels=...)` draws the noise from its own seeded random
+# `fdiv.gan.models.generate(G, n, seed=..., labels=...)` draws the noise from its own seeded random
 # number generator, so the same call gives the same images on any machine and device. One row per
 # label:
 

@@ -13,8 +13,8 @@ import torch.distributions as td
 import pandas as pd
 
 import fdiv
-from fdiv import symbolic
-from fdiv.runtime import seed_everything
+from fdiv.core import symbolic
+from fdiv.core.runtime import seed_everything
 
 torch.set_num_threads(1)  # tiny tensors: one thread is fastest, and avoids contention on shared CPUs
 pd.set_option("display.max_colwidth", None)  # show formulas in tables in full

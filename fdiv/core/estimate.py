@@ -3,7 +3,7 @@ r"""Computing and estimating f-divergences: exactly, by quadrature, by sampling,
 Book chapters: 01 (f-divergences, the Bernoulli example, zero conventions), 02 (sampling:
 law of large numbers), 04 (variational representation and its lower bound), 05 (VDM).
 
-Convention (DESIGN.md): ``D_f(P||Q) = \int q(x) f(p(x)/q(x)) dx`` with P the data and Q the
+Convention (CONTRIBUTING.md): ``D_f(P||Q) = \int q(x) f(p(x)/q(x)) dx`` with P the data and Q the
 model.  Every function takes a divergence object ``d`` (from ``fdiv.get``) or its name.
 
 Return types
@@ -36,7 +36,9 @@ import torch
 from torch import nn
 from torch import distributions as td
 
-__all__ = [
+from fdiv.core.divergences import get
+
+__all__ = ["kl_to_uniform", 
     "discrete",
     "integrate",
     "closed_form",
@@ -65,9 +67,7 @@ _LOG_RATIO_CUT = 200.0
 def _resolve(d):
     """Accept a divergence object or a registered name."""
     if isinstance(d, str):
-        import fdiv
-
-        return fdiv.get(d)
+        return get(d)
     if not callable(getattr(d, "f", None)):
         raise ValueError(f"expected a divergence (fdiv.get(name)) or its name, got {d!r}")
     return d
@@ -805,7 +805,7 @@ def _progress(iterable, enabled, desc):
 
 def _device(device):
     try:
-        from fdiv import runtime
+        from fdiv.core import runtime
 
         return runtime.default_device(device)
     except (ImportError, AttributeError):
@@ -1009,3 +1009,11 @@ def markdown_table(rows: Sequence[dict], digits: int = 4) -> str:
     lines = ["| " + " | ".join(keys) + " |", "|" + "|".join("---" for _ in keys) + "|"]
     lines += ["| " + " | ".join(fmt(r[k]) for k in keys) + " |" for r in rows]
     return "\n".join(lines)
+
+
+def kl_to_uniform(hist) -> float:
+    """KL(h || u) = sum_k h_k log(K h_k) of a histogram ``h`` (normalised here) to the uniform distribution
+    on its K bins, through :func:`discrete` (0 log 0 = 0; float64)."""
+    h = torch.as_tensor(hist, dtype=torch.float64).flatten()
+    h = h / h.sum()
+    return max(float(discrete("kl", h, torch.full_like(h, 1.0 / h.numel()))), 0.0)

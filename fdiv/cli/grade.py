@@ -7,10 +7,10 @@
     fdiv grade answers.py --all           # all exercises; missing answers fail
     fdiv grade --list                     # the exercises, with the name of the function each asks for
 
-How answers are found in a file: :mod:`fdiv.exercises.grading`. Exit status: 0 when every graded
+How answers are found in a file: :mod:`fdiv.course.exercises.grading`. Exit status: 0 when every graded
 exercise passes, 1 when one fails (or is missing), 2 for a usage error (no such file, nothing to grade).
 The lead's ``fdiv/cli.py`` wires ``fdiv grade`` to :func:`add_arguments` and :func:`run`;
-``python -m fdiv.exercises ...`` runs the same command on its own.
+``python -m fdiv.course.exercises ...`` runs the same command on its own.
 """
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _list(args, out) -> int:
-    from .core import all_exercises
+    from fdiv.course.exercises.core import all_exercises
 
     chapters = set(args.chapter or [])
     rows = [e for e in all_exercises() if not chapters or e.chapter in chapters]
@@ -62,8 +62,8 @@ def run(args: argparse.Namespace, out=None) -> int:
     """Run ``fdiv grade`` with parsed ``args``; returns the exit status."""
     out = out if out is not None else sys.stdout
     err = sys.stderr if out is sys.stdout else out
-    from .core import all_exercises, normalize_id
-    from .grading import format_table, grade, load_answers
+    from fdiv.course.exercises.core import all_exercises, normalize_id
+    from fdiv.course.exercises.grading import format_table, grade, load_answers
 
     if args.list:
         return _list(args, out)

@@ -31,7 +31,7 @@ Public API::
     derive(f_expr) -> Derivation          # everything, with printable steps
     derive_conjugate(f_expr) -> (f^*(t), (low, high))
     is_convex(f_expr), satisfies_normalisation(f_expr), biconjugate_check(...)
-    conjugate_table(), print_table(file), print_derivation(name, file)    # ``fdiv list`` / ``fdiv derive``
+    (the table and printout of ``fdiv list`` / ``fdiv derive``: fdiv.core.tables)
 """
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ _NONSMOOTH = (sympy.Abs, sympy.sign, sympy.Heaviside, sympy.Piecewise, sympy.Max
 __all__ = [
     "u", "t", "U_STAR", "Derivation", "Piece", "Check", "BiconjugateResult",
     "derive", "derive_conjugate", "conjugate_numpy", "is_convex", "satisfies_normalisation",
-    "biconjugate_check", "conjugate_table", "print_table", "print_derivation", "format_expr",
+    "biconjugate_check", "format_expr",
     "format_domain",
 ]
 
@@ -903,7 +903,7 @@ def biconjugate_check(f_expr, fstar=None, domain=None, points=None, *, closed=(F
 
 
 # --------------------------------------------------------------------------------------------
-# formatting, table, derivation printout (``fdiv list`` / ``fdiv derive``)
+# formatting (the table and printout of ``fdiv list`` / ``fdiv derive`` are in fdiv.core.tables)
 # --------------------------------------------------------------------------------------------
 def format_expr(expr, *, drop_infinite: bool = True) -> str:
     """One-line text; a Piecewise becomes 'A if cond; B if cond; ...' (+oo pieces dropped)."""
@@ -916,110 +916,3 @@ def format_expr(expr, *, drop_infinite: bool = True) -> str:
             parts.append(f"{sympy.sstr(e)} {cond}")
         return "; ".join(parts)
     return sympy.sstr(expr)
-
-
-def _activation_text(d) -> str:
-    for attr in ("activation_expr", "activation_label"):
-        v = getattr(d, attr, None)
-        if v is not None:
-            return v if isinstance(v, str) else sympy.sstr(v)
-    return type(d).__name__
-
-
-def _divergences():
-    """(label, Divergence) for every registered name; families get a few representative values."""
-    import fdiv  # lazy: fdiv.divergences imports this module
-    out = []
-    for name in fdiv.names():
-        try:
-            out.append((name, fdiv.get(name)))
-        except (TypeError, ValueError):
-            for alpha in (-1.0, 0.5, 2.0):
-                try:
-                    d = fdiv.get(name, alpha=alpha)
-                except (TypeError, ValueError):
-                    break
-                out.append((f"{name}({alpha:g})", d))
-    return out
-
-
-def _slope_text(der: Derivation, x) -> str:
-    """f'(x), or the subdifferential [f'(x-), f'(x+)] at a kink."""
-    for p, q in zip(der.pieces[:-1], der.pieces[1:]):
-        if p.hi == x:
-            return f"[{sympy.sstr(p.b)}, {sympy.sstr(q.a)}]"
-    p = next(p for p in der.pieces if p.lo < x and (p.hi == sympy.oo or x < p.hi))
-    return sympy.sstr(_tidy(p.f_prime.subs(u, x)))
-
-
-def conjugate_table() -> list[dict]:
-    """Rows {name, f, f_star, domain, activation, f_prime_one, derivation} for every divergence."""
-    rows = []
-    for label, d in _divergences():
-        der = derive(d.sympy_f)
-        rows.append({
-            "name": label,
-            "f": sympy.sstr(der.f),
-            "f_star": format_expr(der.conjugate),
-            "domain": der.domain_text(),
-            "activation": _activation_text(d),
-            "f_prime_one": _slope_text(der, sympy.Integer(1)),
-            "derivation": der,
-        })
-    return rows
-
-
-def print_table(file=None) -> None:
-    """``fdiv list``: aligned table of f, f*, dom f*, output activation sigma_f and f'(1)."""
-    file = sys.stdout if file is None else file
-    cols = [("name", "name"), ("f", "f(u)"), ("f_star", "f*(t)"), ("domain", "dom f*"),
-            ("activation", "sigma_f"), ("f_prime_one", "f'(1)")]
-    rows = conjugate_table()
-    widths = {k: max(len(h), *(len(str(r[k])) for r in rows)) for k, h in cols}
-    line = "  ".join(h.ljust(widths[k]) for k, h in cols).rstrip()
-    print(line, file=file)
-    print("  ".join("-" * widths[k] for k, _ in cols), file=file)
-    for r in rows:
-        print("  ".join(str(r[k]).ljust(widths[k]) for k, _ in cols).rstrip(), file=file)
-    print("\nf*(t) = sup_{u>0} (t u - f(u)); f*(t) = +oo outside dom f*. "
-          "'fdiv derive NAME' shows the derivation.", file=file)
-
-
-def _pretty(expr, file) -> str:
-    enc = (getattr(file, "encoding", None) or "").lower()
-    return sympy.pretty(expr, use_unicode="utf" in enc, wrap_line=False)
-
-
-def print_derivation(name, file=None, **params) -> Derivation:
-    """``fdiv derive NAME``: the step-by-step derivation of f* for a registered divergence.
-
-    ``name`` may also be a sympy expression (or string) in u. Unknown names -> ValueError
-    listing the registered names (raised by ``fdiv.get``).
-    """
-    file = sys.stdout if file is None else file
-    is_name = isinstance(name, str) and name.isidentifier() and name != "u"
-    if is_name and not params:
-        import fdiv
-        try:
-            d = fdiv.get(name)
-        except (TypeError,) as exc:
-            raise ValueError(f"divergence {name!r} needs parameters: {exc}") from exc
-        f_expr, title = d.sympy_f, f"{getattr(d, 'label', name)} ({name})"
-    elif is_name:
-        import fdiv
-        d = fdiv.get(name, **params)
-        f_expr, title = d.sympy_f, f"{getattr(d, 'label', name)} ({name}, {params})"
-    else:
-        f_expr, title = name, "f(u) = " + sympy.sstr(_prepare(name))
-    der = derive(f_expr)
-    print(f"Fenchel conjugate of {title}", file=file)
-    print("=" * min(78, len(title) + 21), file=file)
-    for i, (head, body) in enumerate(der.steps, 1):
-        print(f"\nStep {i}. {head}", file=file)
-        if isinstance(body, str):
-            print("    " + body, file=file)
-        else:
-            text = _pretty(body, file)
-            print("\n".join("    " + ln for ln in text.splitlines()), file=file)
-    print(f"\nOne line: f*(t) = {format_expr(der.conjugate)},  dom f* = {der.domain_text()}", file=file)
-    return der

@@ -2,7 +2,7 @@
 say precisely what was wrong ("expected a torch.Tensor of shape (5,), got list").
 
 Checks call the student's function through :func:`call` (inputs are cloned, exceptions are wrapped in
-:class:`~fdiv.exercises.core.StudentError` so the report can tell "your code raised" from "wrong value").
+:class:`~fdiv.course.exercises.core.StudentError` so the report can tell "your code raised" from "wrong value").
 """
 from __future__ import annotations
 

@@ -35,6 +35,8 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
+from fdiv.datasets.base import check_labels
+
 __all__ = [
     "Reshape",
     "DCGenerator",
@@ -50,46 +52,6 @@ __all__ = [
 
 LABEL_ENCODINGS = ("onehot", "embedding")
 CONDITIONINGS = ("concat", "projection")
-
-
-def check_labels(y: Any, num_classes: int, batch: int | None = None, device=None) -> torch.Tensor:
-    """Validate class labels: an integer tensor of shape (N,) with values in {0, ..., K-1}.
-
-    Returns ``y`` as a ``torch.long`` tensor (on ``device`` if given). Python ints and lists are
-    accepted; a scalar label is broadcast to ``batch`` entries. Raises ``ValueError`` naming the
-    bad values and the allowed range.
-    """
-    if y is None:
-        raise ValueError(f"this model is conditional: pass labels y with values in 0..{num_classes - 1}")
-    if not torch.is_tensor(y):
-        try:
-            y = torch.as_tensor(y)
-        except (TypeError, ValueError, RuntimeError) as exc:
-            raise ValueError(f"labels must be integers in 0..{num_classes - 1}, got {y!r}") from exc
-    if y.dtype.is_floating_point or y.dtype.is_complex or y.dtype == torch.bool:
-        if y.dtype.is_floating_point and y.numel() and torch.all(y == y.round()):
-            y = y.long()
-        else:
-            raise ValueError(f"labels must be integers in 0..{num_classes - 1}, got dtype {y.dtype}")
-    y = y.long()
-    if y.dim() == 0:
-        if batch is None:
-            y = y.reshape(1)
-        else:
-            y = y.expand(batch)
-    if y.dim() != 1:
-        raise ValueError(f"labels must have shape (N,), got shape {tuple(y.shape)}")
-    if batch is not None and y.shape[0] != batch:
-        raise ValueError(f"got {y.shape[0]} labels for a batch of {batch}")
-    if y.numel():
-        lo, hi = int(y.min()), int(y.max())
-        if lo < 0 or hi >= num_classes:
-            bad = sorted({int(v) for v in y[(y < 0) | (y >= num_classes)].tolist()})[:5]
-            raise ValueError(f"label values {bad} out of range: allowed 0..{num_classes - 1} "
-                             f"({num_classes} classes)")
-    if device is not None:
-        y = y.to(device)
-    return y
 
 
 def _check_choice(name: str, value: str, allowed: Sequence[str]) -> str:
@@ -207,7 +169,7 @@ class DCGenerator(nn.Module):
         if self.num_classes:
             y = check_labels(y, self.num_classes, batch=z.shape[0], device=z.device)
             z = torch.cat([z, self.label_code(y).to(z.dtype)], dim=1)
-        return self.net(z)  # an unconditional generator ignores y (as the MLPs of fdiv.models do)
+        return self.net(z)  # an unconditional generator ignores y (as the MLPs of fdiv.gan.models do)
 
     @torch.no_grad()
     def sample(self, n: int, y=None, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -377,7 +339,7 @@ def default_models(dataset: Any, conditional: bool = False, *, latent_dim: int |
                    norm: str | None = None, dropout: float = 0.0, spectral_norm: bool = False,
                    seed: int | None = None, **unknown: Any) -> tuple[DCGenerator, DCCritic]:
     """The (generator, critic) pair for an image dataset (anything with ``shape`` and
-    ``num_classes``, e.g. ``fdiv.data.get_dataset("digits")``), conditional on the labels if asked.
+    ``num_classes``, e.g. ``fdiv.datasets.get_dataset("digits")``), conditional on the labels if asked.
 
     Keyword overrides: latent_dim, g_channels, d_channels, label_encoding ("onehot"|"embedding"),
     conditioning ("projection"|"concat"), norm ("none"|"batch"|"layer"|"spectral"; default "batch"),

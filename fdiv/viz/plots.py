@@ -69,7 +69,7 @@ def plot_samples_2d(samples=None, dataset=None, ax=None, *, density: bool = True
 
     Mode centres (``dataset.centers``) are marked with black crosses.  Either argument may be None.
     """
-    from .data import get_dataset
+    from fdiv.datasets import get_dataset
     ax = _new_ax(ax)
     if isinstance(dataset, str):
         dataset = get_dataset(dataset)
@@ -166,10 +166,10 @@ def plot_density_1d(p=None, fits: Optional[Mapping[str, object]] = None, ax=None
     """A 1-D data density (Dataset with log_prob, or torch distribution) with fitted Gaussians.
 
     ``fits`` maps a legend label to a torch distribution, a ``(mean, std)`` pair or an object with
-    ``mean``/``std`` attributes (e.g. :class:`fdiv.trainer.GaussianFit`).  ``samples`` adds a histogram.
+    ``mean``/``std`` attributes (e.g. :class:`fdiv.gan.training.GaussianFit`).  ``samples`` adds a histogram.
     """
     ax = _new_ax(ax, (6, 3.2))
-    from .data import get_dataset
+    from fdiv.datasets import get_dataset
     if isinstance(p, str):
         p = get_dataset(p)
     lo, hi = bounds if bounds is not None else getattr(p, "bounds", (-5.0, 5.0))

@@ -12,7 +12,7 @@ A flat, readable loop in the style of the PyTorch DC-GAN example.  One iteration
 Usage::
 
     import fdiv
-    res = fdiv.train(divergence="gan", dataset="ring8", seed=0)   # = fdiv.trainer.train
+    res = fdiv.train(divergence="gan", dataset="ring8", seed=0)   # = fdiv.gan.training.train
     res.metrics      # {'modes': 8, 'high_quality': 0.97, 'reverse_kl': 0.004, 'seconds': ...}
     res.history      # {'step': [...], 'loss_d': [...], 'loss_g': [...], 'divergence_estimate': [...]}
     x = res.sample(500)
@@ -48,10 +48,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from .data import Dataset, get_dataset
-from .models import GaussianGenerator, MLPCritic, default_models, generate
-from .objectives import GENERATOR_LOSSES, critic_objective, generator_loss, gradient_penalty
-from .runtime import default_device, seed_everything
+from fdiv.datasets import Dataset, get_dataset
+from fdiv.gan.models import GaussianGenerator, MLPCritic, default_models, evaluate_generator, generate
+from fdiv.gan.objectives import GENERATOR_LOSSES, critic_objective, generator_loss, gradient_penalty
+from fdiv.core.runtime import default_device, seed_everything
 
 __all__ = ["TrainConfig", "TrainResult", "TrainingDiverged", "train", "load_checkpoint",
            "models_from_checkpoint", "fit_gaussian_vdm", "GaussianFit", "DATASET_DEFAULTS",
@@ -61,13 +61,13 @@ CHECKPOINT_FORMAT = "fdiv-train-checkpoint"
 CHECKPOINT_VERSION = 1
 
 # Defaults per dataset for the TrainConfig fields left as None: what `fdiv train --dataset NAME` uses.
-# Tuned on a 2-core CPU (see bench/ and the project report): Adam with betas (0.5, 0.9), learning rates
+# Tuned on a 2-core CPU (see bench/ and the README benchmark table): Adam with betas (0.5, 0.9), learning rates
 # 2e-3 (4e-3 for the grid's generator) annealed by a cosine schedule, and an exponential moving average
 # of the generator's weights (decay 0.99), which together sharpen the modes far more than the DC-GAN
 # recipe (2e-4, betas (0.5, 0.999)) in the same number of steps.  grid25 also gets a small R1 penalty
 # (gamma = 0.1), which keeps its 25 modes balanced (reverse KL ~0.01 instead of ~0.15).
 # The two mixtures of separated Gaussians get a generator with a mixture latent (TOY_MIXTURE_MODEL, see
-# fdiv.models.MLPGenerator): a continuous generator of a Gaussian z must leave part of its samples on
+# fdiv.gan.models.MLPGenerator): a continuous generator of a Gaussian z must leave part of its samples on
 # bridges between the modes (seed 0: 2.6% of ring8's and 9.9% of grid25's samples outside 3 std), and 50
 # latent components in R^4 remove most of them (gan, high quality, mean over seeds: ring8 96.9% -> 98.7%,
 # grid25 89.2% -> 96.3%; the README's benchmark section has the per-seed figures).
@@ -105,7 +105,7 @@ class TrainConfig:
     ``None`` fields take the dataset's defaults (:data:`DATASET_DEFAULTS`), see :meth:`resolved`.
 
     divergence, divergence_params : name for :func:`fdiv.get` and its keyword parameters (e.g. alpha).
-    dataset, dataset_params      : name for :func:`fdiv.data.get_dataset` and its keyword parameters.
+    dataset, dataset_params      : name for :func:`fdiv.datasets.get_dataset` and its keyword parameters.
     steps, batch_size            : generator steps and minibatch size B.
     critic_steps                 : critic updates per generator update (k).
     lr_g, lr_d, betas            : Adam learning rates and betas.
@@ -118,7 +118,7 @@ class TrainConfig:
     gradient_penalty, penalty_kind : weight gamma of a gradient penalty on V_w ("r1": + gamma/2 E_P|grad V|^2;
                                    "interpolate": + gamma E(|grad V| - 1)^2), 0 = off.
     spectral_norm                : spectral normalisation in the critic.
-    model                        : extra keyword arguments for :func:`fdiv.models.default_models`
+    model                        : extra keyword arguments for :func:`fdiv.gan.models.default_models`
                                    (e.g. dict(hidden=256, depth=3, d_depth=0) for a linear critic).
                                    ring8/grid25 default to a mixture latent (TOY_MIXTURE_MODEL);
                                    dict(latent_mixture=0) asks for the plain Gaussian latent.
@@ -251,7 +251,7 @@ def _validate(c: TrainConfig) -> None:
 
 
 def _get_divergence(name: str, params: Optional[dict] = None):
-    from . import divergences
+    from fdiv.core import divergences
     if not isinstance(name, str):
         raise ValueError(f"divergence must be a registered name (str), got {name!r}")
     return divergences.get(name, **(params or {}))
@@ -290,7 +290,7 @@ class TrainResult:
     checkpoint: Optional[str] = None
 
     def sample(self, n: int = 2500, seed: int = 0, labels=None) -> torch.Tensor:
-        """n generated samples as a CPU tensor (see :func:`fdiv.models.generate`)."""
+        """n generated samples as a CPU tensor (see :func:`fdiv.gan.models.generate`)."""
         return generate(self.generator, n, seed=seed, labels=labels)
 
 
@@ -437,7 +437,7 @@ def train(config: Union[TrainConfig, dict, None] = None, out=None, resume=None, 
     the end).  ``resume``: a checkpoint file or directory; training continues from its step to
     ``steps`` and reproduces the uninterrupted run exactly (on CPU).  ``progress``: override the
     config's tqdm setting.  ``generator``/``critic``: custom modules (following the
-    :mod:`fdiv.models` contract) instead of :func:`fdiv.models.default_models`'s.  ``callback(step, logs)``
+    :mod:`fdiv.gan.models` contract) instead of :func:`fdiv.gan.models.default_models`'s.  ``callback(step, logs)``
     is called at every history entry.
     """
     ck = load_checkpoint(resume) if resume is not None else None
@@ -681,10 +681,9 @@ def _train_loop(cfg: TrainConfig, ck, device, d, ds, out, generator, critic, cal
         if bar is not None:
             bar.close()
     seconds = elapsed0 + time.perf_counter() - t0
-    from .metrics import evaluate
     metrics: Dict[str, Any] = {}
     try:
-        metrics.update(evaluate(ds, G_out, n=cfg.eval_samples, seed=cfg.seed))
+        metrics.update(evaluate_generator(ds, G_out, n=cfg.eval_samples, seed=cfg.seed))
     except NotImplementedError:  # pragma: no cover - a dataset without metrics
         pass
     metrics["seconds"] = round(seconds, 3)
@@ -718,7 +717,7 @@ def _mixture_params(mixture) -> Dict[str, Any]:
         return {}
     if isinstance(mixture, Dataset):
         if not all(hasattr(mixture, a) for a in ("weights", "means", "stds")):
-            raise ValueError("mixture must be a 1-D Gaussian mixture (fdiv.data.Mixture1D)")
+            raise ValueError("mixture must be a 1-D Gaussian mixture (fdiv.datasets.Mixture1D)")
         w, m, s = mixture.weights, mixture.means, mixture.stds
     elif isinstance(mixture, torch.distributions.MixtureSameFamily):
         comp = mixture.component_distribution
@@ -743,9 +742,9 @@ def fit_gaussian_vdm(divergence="kl", mixture=None, steps: int = 2000, seed: int
     loss, so that theta descends the D_f estimate itself (the non-saturating update has the same fixed
     point only when P is in the model family, which it is not here).  The critic is an MLP
     (``depth`` x ``hidden``, tanh); both learning rates follow a cosine schedule.  ``init`` = (mu, sigma)
-    of the start, default P's mean and standard deviation (as ``fdiv.estimate.fit_gaussian_exact``, to
+    of the start, default P's mean and standard deviation (as ``fdiv.core.estimate.fit_gaussian_exact``, to
     which the result should be compared: mode-seeking divergences have several local minimisers).
-    ``mixture``: a :class:`fdiv.data.Mixture1D`, a torch ``MixtureSameFamily`` of Normals, or None
+    ``mixture``: a :class:`fdiv.datasets.Mixture1D`, a torch ``MixtureSameFamily`` of Normals, or None
     (the default ``mixture1d``).  Extra keywords go to :class:`TrainConfig`.
     """
     params = _mixture_params(mixture)

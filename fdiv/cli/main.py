@@ -6,7 +6,7 @@
     fdiv sample --checkpoint DIR/checkpoint.pt [--label Y] [--n N] --out FILE.png|FILE.npy
     fdiv grade FILE | fdiv grade --list
 
-Each subcommand lives with its concept (fdiv.symbolic, fdiv.train_cli, fdiv.exercises.cli); this module
+Each subcommand lives with its concept (fdiv.core.symbolic, fdiv.cli.train, fdiv.cli.grade); this module
 only wires them. Errors in the user's input print one clear line and exit with status 2.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sys
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from fdiv import __version__
 
     parser = argparse.ArgumentParser(prog="fdiv", description="f-divergences, conjugates and f-GAN training.")
     parser.add_argument("--version", action="version", version=f"fdiv {__version__}")
@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--alpha", type=float, default=None, help="the parameter of the alpha family")
     p.set_defaults(run=_run_derive)
 
-    from . import train_cli
+    from fdiv.cli import train as train_cli
 
     p = sub.add_parser("train", help="train an f-GAN and write metrics, a checkpoint and pictures")
     train_cli.add_train_arguments(p)
@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     train_cli.add_sample_arguments(p)
     p.set_defaults(run=train_cli.run_sample)
 
-    from .exercises import cli as grade_cli
+    from fdiv.cli import grade as grade_cli
 
     p = sub.add_parser("grade", help="grade exercise solutions (a .py file or a notebook)")
     grade_cli.add_arguments(p)
@@ -50,14 +50,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run_list(args) -> int:
-    from .symbolic import print_table
+    from fdiv.core.tables import print_table
 
     print_table(file=sys.stdout)
     return 0
 
 
 def _run_derive(args) -> int:
-    from .symbolic import print_derivation
+    from fdiv.core.tables import print_derivation
 
     if args.name == "alpha" and args.alpha is None:
         raise ValueError("the alpha family needs its parameter: fdiv derive alpha --alpha A (A not 0 or 1), "

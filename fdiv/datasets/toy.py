@@ -1,21 +1,9 @@
-"""Datasets for the f-GAN experiments (book chapters 5-11).
+"""The 1-D and 2-D toy data sets of chapters 5-9 (the contract is :class:`fdiv.datasets.base.Dataset`).
 
-Every dataset is a :class:`Dataset` with
+Besides ``sample``, toy sets have ``log_prob(x)`` / ``density(x)`` (the exact data density) and, for the
+mode benchmarks ``ring8``/``grid25``, ``centers`` (K x 2 tensor) and ``std`` (float).
 
-* ``name`` (registry name), ``kind`` in ``{"1d", "2d", "image"}``,
-* ``dim`` (flattened dimension) and ``shape`` (shape of one sample, e.g. ``(2,)`` or ``(1, 8, 8)``),
-* ``num_classes`` (0 if unlabelled),
-* ``sample(n, generator=None, device=None)`` -> ``x`` of shape ``(n, *shape)``, or ``(x, y)``
-  (``y`` int64 labels of shape ``(n,)``) when ``num_classes > 0``.  Randomness comes only from the
-  explicit CPU ``torch.Generator`` (so runs are reproducible and resumable); the result is moved to
-  ``device`` afterwards.
-* toy sets also have ``log_prob(x)`` / ``density(x)`` (exact data density) and, for the mode
-  benchmarks ``ring8``/``grid25``, ``centers`` (K x 2 tensor) and ``std`` (float).
-
-Registry: :func:`register_dataset`, :func:`get_dataset`, :func:`dataset_names`.  The image data sets
-(``digits``, ``mnist``) live in :mod:`fdiv.image_data`, imported lazily on first registry access.
-
-Toy definitions (DESIGN.md, the PacGAN benchmark):
+Toy definitions (those of the PacGAN benchmark, so results compare with the literature):
 
 * ``ring8``: mixture of 8 equal Gaussians, centres (cos 2 pi i/8, sin 2 pi i/8), std 0.01.
 * ``grid25``: mixture of 25 equal Gaussians, centres on {-4,-2,0,2,4}^2, std 0.05.
@@ -28,65 +16,15 @@ Toy definitions (DESIGN.md, the PacGAN benchmark):
 """
 from __future__ import annotations
 
-import importlib
 import math
-from typing import Callable, Dict, Optional, Tuple, Union
+from typing import Optional, Tuple
 
 import torch
 from torch import Tensor
 
-__all__ = [
-    "Dataset", "GaussianMixture2D", "Ring8", "Grid25", "Diagonal", "XShape", "Mixture1D",
-    "register_dataset", "get_dataset", "dataset_names", "KINDS",
-]
+from fdiv.datasets.base import Dataset
 
-KINDS = ("1d", "2d", "image")
-
-
-def _check_n(n) -> int:
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        try:
-            import numpy as np
-            if isinstance(n, np.integer) and n >= 1:
-                return int(n)
-        except ImportError:  # pragma: no cover
-            pass
-        raise ValueError(f"number of samples must be a positive int, got {n!r}")
-    return n
-
-
-class Dataset:
-    """Base class.  Subclasses set the attributes below and implement :meth:`_sample`."""
-
-    name: str = "dataset"
-    kind: str = "2d"
-    shape: Tuple[int, ...] = (2,)
-    num_classes: int = 0
-
-    @property
-    def dim(self) -> int:
-        return int(math.prod(self.shape))
-
-    @property
-    def labelled(self) -> bool:
-        return self.num_classes > 0
-
-    def _sample(self, n: int, generator: Optional[torch.Generator]):
-        raise NotImplementedError
-
-    def sample(self, n: int, generator: Optional[torch.Generator] = None, device=None):
-        """Draw ``n`` samples (``(x, y)`` when labelled) using the CPU ``generator``."""
-        n = _check_n(n)
-        out = self._sample(n, generator)
-        if device is not None:
-            if isinstance(out, tuple):
-                out = tuple(t.to(device) for t in out)
-            else:
-                out = out.to(device)
-        return out
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(name={self.name!r}, kind={self.kind!r}, shape={self.shape}, num_classes={self.num_classes})"
+__all__ = ["GaussianMixture2D", "Ring8", "Grid25", "Diagonal", "XShape", "Mixture1D", "x_factory"]
 
 
 class GaussianMixture2D(Dataset):
@@ -280,7 +218,7 @@ class Mixture1D(Dataset):
         return self.log_prob(x).exp()
 
 
-def _x_factory(part: str = "p", noise: float = 0.05, labelled: bool = False):
+def x_factory(part: str = "p", noise: float = 0.05, labelled: bool = False):
     if part == "p":
         return Diagonal(1, noise)
     if part == "q":
@@ -289,59 +227,3 @@ def _x_factory(part: str = "p", noise: float = 0.05, labelled: bool = False):
         return XShape(noise, labelled)
     raise ValueError(f"part must be one of 'p', 'q', 'both', got {part!r}")
 
-
-_REGISTRY: Dict[str, Callable[..., Dataset]] = {
-    "ring8": Ring8,
-    "grid25": Grid25,
-    "x": _x_factory,
-    "mixture1d": Mixture1D,
-}
-_IMAGE_IMPORTED = False
-
-
-def _import_images() -> None:
-    global _IMAGE_IMPORTED
-    if _IMAGE_IMPORTED:
-        return
-    _IMAGE_IMPORTED = True
-    try:
-        importlib.import_module("fdiv.image_data")
-    except ModuleNotFoundError as e:  # image module not installed / not written: toy sets only
-        if e.name not in ("fdiv.image_data",):
-            raise
-
-
-def register_dataset(name: str, factory: Callable[..., Dataset], overwrite: bool = True) -> None:
-    """Register ``factory(**kw) -> Dataset`` under ``name`` (used by :mod:`fdiv.image_data`)."""
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"dataset name must be a non-empty string, got {name!r}")
-    if not callable(factory):
-        raise ValueError("factory must be callable")
-    if not overwrite and name in _REGISTRY:
-        raise ValueError(f"dataset {name!r} is already registered")
-    _REGISTRY[name] = factory
-
-
-def dataset_names() -> Tuple[str, ...]:
-    """Registered dataset names (toy sets first, then images)."""
-    _import_images()
-    return tuple(_REGISTRY)
-
-
-def get_dataset(name: Union[str, Dataset], **kw) -> Dataset:
-    """Construct the dataset ``name``; unknown names raise ``ValueError`` listing the known ones.
-
-    A :class:`Dataset` instance is returned unchanged (so functions accept either).
-    """
-    if isinstance(name, Dataset):
-        if kw:
-            raise ValueError("keyword arguments given together with a Dataset instance")
-        return name
-    if name not in _REGISTRY:
-        _import_images()
-    if name not in _REGISTRY:
-        raise ValueError(f"unknown dataset {name!r}; known datasets: {', '.join(dataset_names())}")
-    try:
-        return _REGISTRY[name](**kw)
-    except TypeError as e:
-        raise ValueError(f"bad parameters for dataset {name!r}: {e}") from None

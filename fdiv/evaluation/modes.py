@@ -1,7 +1,7 @@
 """Sample-quality metrics (chapters 7, 9-11).
 
 * :func:`mode_metrics` -- the PacGAN benchmark metrics for the 2-D Gaussian mixtures ``ring8`` and
-  ``grid25`` (DESIGN.md).  For generated points x_1..x_n (n = 2,500 by convention), each point is
+  ``grid25`` (the PacGAN definitions).  For generated points x_1..x_n (n = 2,500 by convention), each point is
   assigned to its nearest centre c(x_i).
 
   - *high quality*: fraction of points with ||x_i - c(x_i)|| < 3 std;
@@ -10,17 +10,20 @@
     to centre k (0 log 0 = 0) and u the uniform distribution on the K modes.
 
   Report all three together: a collapsed generator can be 99% "high quality".
-* :func:`evaluate` -- metrics of a trained generator on its dataset: mode metrics for ``ring8``/``grid25``,
+* :func:`evaluate_points` -- metrics of generated points on their toy dataset: mode metrics for ``ring8``/``grid25``,
   mean log-density of the samples under the data density for other toy sets, and
-  ``fdiv.image_metrics.evaluate`` (classifier accuracy, Frechet distance) for images.
+  ``fdiv.evaluation.images.evaluate`` (classifier accuracy, Frechet distance) for images.
 """
 from __future__ import annotations
 
 import math
+
 import numpy as np
 import torch
 
-__all__ = ["mode_metrics", "evaluate"]
+from fdiv.core.estimate import kl_to_uniform
+
+__all__ = ["mode_metrics", "evaluate_points"]
 
 
 def mode_metrics(samples, dataset) -> dict:
@@ -30,7 +33,7 @@ def mode_metrics(samples, dataset) -> dict:
     Non-finite samples count as low quality and are not assigned to any mode; if all are non-finite
     the reverse KL is ``inf``.
     """
-    from .data import get_dataset
+    from fdiv.datasets import get_dataset
     dataset = get_dataset(dataset)
     if getattr(dataset, "centers", None) is None or getattr(dataset, "std", None) is None:
         raise ValueError(f"mode metrics need a dataset with mode centres (ring8, grid25), got {dataset.name!r}")
@@ -51,29 +54,20 @@ def mode_metrics(samples, dataset) -> dict:
     hq = dmin < 3 * dataset.std
     modes = int(torch.unique(idx[hq]).numel())
     counts = torch.bincount(idx, minlength=K).to(torch.float64)
-    h = counts / counts.sum()
-    nz = h > 0
-    rkl = float((h[nz] * torch.log(h[nz] * K)).sum())
-    return dict(modes=modes, high_quality=float(hq.sum()) / n, reverse_kl=max(rkl, 0.0))
+    return dict(modes=modes, high_quality=float(hq.sum()) / n, reverse_kl=kl_to_uniform(counts))
 
 
-def evaluate(dataset, generator, n: int = 2500, seed: int = 0, labels=None) -> dict:
-    """Evaluate ``generator`` on ``dataset`` from ``n`` samples drawn with noise seed ``seed``.
+def evaluate_points(dataset, samples, seed: int = 0) -> dict:
+    """Metrics of generated 1-D/2-D ``samples`` on their toy ``dataset``.
 
     * datasets with mode centres: :func:`mode_metrics` plus ``num_modes``;
     * other 1-D/2-D sets: ``mean_log_density`` = (1/n) sum log p_data(x_i) of the generated points,
-      and the same for real data (``data_mean_log_density``) for comparison;
-    * images: ``fdiv.image_metrics.evaluate(dataset, generator, n=n, seed=seed, labels=labels)``.
+      and the same for n real points (drawn with ``seed + 1``, ``data_mean_log_density``) for comparison;
     """
-    from .data import get_dataset
-    from .models import generate
+    from fdiv.datasets import get_dataset
     dataset = get_dataset(dataset)
-    if dataset.kind == "image":
-        from . import image_metrics
-        return image_metrics.evaluate(dataset, generator, n=n, seed=seed, labels=labels)
-    if labels is None and getattr(generator, "num_classes", 0):
-        labels = None  # balanced labels (generate cycles through classes)
-    x = generate(generator, n, seed=seed, labels=labels)
+    x = torch.as_tensor(samples)
+    n = x.shape[0]
     if getattr(dataset, "centers", None) is not None:
         out = mode_metrics(x, dataset)
         out["num_modes"] = int(dataset.centers.shape[0])

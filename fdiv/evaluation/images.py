@@ -5,6 +5,9 @@ A small convolutional classifier ``c`` is trained on the *real* training images 
 sees a generated image. Then, for a generator g_theta:
 
 * ``real_accuracy``: accuracy of c on the held-out real images (how good the judge is);
+Every metric is a function of generated images (and the labels they were drawn with); drawing them
+from a generator is :func:`fdiv.gan.training.evaluate_generator`'s job.
+
 * ``class_accuracy`` (conditional generators, chapter 11): the fraction of samples
   x = g_theta(z, y), y balanced over the classes, that c labels y:
   (1/n) sum_i 1[argmax_k c_k(g_theta(z_i, y_i)) = y_i];
@@ -33,6 +36,9 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 import torch.nn.functional as F
+
+from fdiv.datasets.base import check_labels
+from fdiv.core.estimate import kl_to_uniform
 
 __all__ = ["DigitClassifier", "get_classifier", "train_classifier", "classifier_accuracy",
            "predict", "features", "class_accuracy", "frechet_distance", "gaussian_frechet",
@@ -91,7 +97,7 @@ class _cpu_threads:
 
 
 def _dataset(dataset):
-    from .data import get_dataset
+    from fdiv.datasets import get_dataset
     ds = get_dataset(dataset)
     if getattr(ds, "kind", None) != "image" or not hasattr(ds, "images"):
         raise ValueError(f"image metrics need an image dataset (digits, mnist), got {getattr(ds, 'name', ds)!r}")
@@ -105,7 +111,7 @@ def train_classifier(dataset="digits", seed: int = 0, steps: Optional[int] = Non
     accuracy is stored in ``.test_accuracy``. Uses its own RNGs: the global torch RNG is untouched.
     Default ``steps``: 800 for 8x8 images (about 98% held-out accuracy on digits, a few seconds),
     3,000 (batch 128) for larger ones."""
-    from .runtime import default_device
+    from fdiv.core.runtime import default_device
     ds = _dataset(dataset)
     big = ds.shape[1] > 8
     if device is None:
@@ -201,27 +207,12 @@ def classifier_accuracy(classifier: DigitClassifier, dataset="digits", split: st
     return float((predict(x, classifier) == y).double().mean())
 
 
-def class_accuracy(generator: nn.Module, dataset="digits", n: int = 1000, seed: int = 0, labels=None,
-                   classifier: Optional[DigitClassifier] = None) -> float:
-    """Fraction of conditional samples g(z, y) that the real-data classifier labels y (chapter 11).
-
-    ``labels``: None (balanced: 0..K-1 cycled), an int, or a sequence of n labels. Noise from ``seed``.
-    """
-    from .models import generate
-    K = int(getattr(generator, "num_classes", 0) or 0)
-    if K < 2:
-        raise ValueError("class_accuracy needs a conditional generator (num_classes >= 2)")
+def class_accuracy(images, labels, dataset="digits", classifier: Optional[DigitClassifier] = None) -> float:
+    """Fraction of conditional samples x_i = g(z_i, y_i) that the real-data classifier labels y_i (chapter 11):
+    (1/n) sum_i 1[argmax_k c_k(x_i) = y_i].  ``labels``: the n labels the samples were drawn with."""
     classifier = classifier or get_classifier(dataset)
-    y = _labels(labels, K, n)
-    x = generate(generator, n, seed=seed, labels=y)
-    return float((predict(x, classifier) == y).double().mean())
-
-
-def _labels(labels, K: int, n: int) -> Tensor:
-    from .conv_models import check_labels
-    if labels is None:
-        return torch.arange(n) % K
-    return check_labels(labels, K, batch=n)
+    y = check_labels(labels, classifier.num_classes, batch=len(images))
+    return float((predict(images, classifier) == y).double().mean())
 
 
 def gaussian_frechet(mu1: np.ndarray, s1: np.ndarray, mu2: np.ndarray, s2: np.ndarray) -> float:
@@ -249,39 +240,31 @@ def frechet_distance(a, b) -> float:
     return gaussian_frechet(a.mean(0), np.cov(a, rowvar=False), b.mean(0), np.cov(b, rowvar=False))
 
 
-def evaluate(dataset, generator: nn.Module, n: int = 1000, seed: int = 0, labels=None,
-             conditional: Optional[bool] = None, classifier: Optional[DigitClassifier] = None) -> dict:
-    """Metrics of ``generator`` on an image ``dataset`` from ``n`` samples (noise seed ``seed``).
+def evaluate(dataset, images, labels=None, seed: int = 0, classifier: Optional[DigitClassifier] = None) -> dict:
+    """Metrics of generated ``images`` (n, C, H, W) in [-1, 1] on an image ``dataset``.
 
     Returns a dict with ``real_accuracy``, ``frechet_distance``, ``frechet_distance_real``,
-    ``class_kl``, ``classes_covered``, ``mean_confidence`` and, for conditional generators
-    (``conditional`` defaults to ``generator.num_classes > 0``), ``class_accuracy`` and
-    ``accuracy_ratio`` (see the module docstring). Conditional labels: balanced unless ``labels``.
+    ``class_kl``, ``classes_covered``, ``mean_confidence`` and, when the images were drawn conditionally
+    on ``labels`` (n class labels), ``class_accuracy`` and ``accuracy_ratio`` (see the module docstring).
+    ``seed`` picks the real training images of the floor ``frechet_distance_real``.
     """
-    from .models import generate
     ds = _dataset(dataset)
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
-        raise ValueError(f"n must be an int >= 2, got {n!r}")
-    n = int(n)
-    K = int(getattr(generator, "num_classes", 0) or 0)
-    if conditional is None:
-        conditional = K > 0
-    if conditional and K < 2:
-        raise ValueError("conditional=True but the generator is unconditional (num_classes=0)")
+    x = torch.as_tensor(images)
+    n = x.shape[0] if x.dim() else 0
+    if n < 2:
+        raise ValueError(f"evaluation needs at least 2 images, got {n}")
     clf = classifier or get_classifier(ds)
     out = {"real_accuracy": float(clf.test_accuracy)}
-    y = _labels(labels, K, n) if K else None
-    x = generate(generator, n, seed=seed, labels=y)
     with torch.no_grad():
         logits = _batched(clf, _check_images(x, clf.image_shape), _model_device(clf))
     pred = logits.argmax(1)
-    if conditional:
+    if labels is not None:
+        y = check_labels(labels, ds.num_classes, batch=n)
         acc = float((pred == y).double().mean())
         out["class_accuracy"] = acc
         out["accuracy_ratio"] = acc / out["real_accuracy"] if out["real_accuracy"] > 0 else float("nan")
     hist = torch.bincount(pred, minlength=ds.num_classes).double() / n
-    nz = hist > 0
-    out["class_kl"] = float((hist[nz] * torch.log(hist[nz] * ds.num_classes)).sum().clamp_min(0))
+    out["class_kl"] = kl_to_uniform(hist)
     out["classes_covered"] = int((hist >= 0.01).sum())
     out["mean_confidence"] = float(torch.softmax(logits.double(), 1).max(1).values.mean())
     x_test, _ = ds.images("test")

@@ -7,7 +7,7 @@ Conventions (what ``fdiv grade FILE`` and the pytest plugin look for):
 
   1. top-level names ``ex<chapter>_<k>``: ``ex3_2 = pearson_conjugate`` or ``def ex3_2(t): ...``;
      for number / sympy exercises the value itself or a function of no arguments computing it;
-  2. functions decorated with ``@fdiv.exercises.answer("3.2")``;
+  2. functions decorated with ``@fdiv.course.exercises.answer("3.2")``;
   3. calls ``check("3.2", answer)`` made while the file runs: during grading ``check`` only records
      its answer (it prints nothing and runs nothing).
 

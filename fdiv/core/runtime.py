@@ -14,7 +14,7 @@ import random
 import numpy as np
 import torch
 
-__all__ = ["default_device", "fast_profile", "seed_everything", "available_devices", "shared_folder"]
+__all__ = ["default_device", "fast_profile", "seed_everything", "available_devices"]
 
 
 def available_devices() -> list[str]:
@@ -62,16 +62,3 @@ def seed_everything(seed: int) -> torch.Generator:
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
     return torch.Generator().manual_seed(seed)
-
-
-def shared_folder(name: str):
-    """``<system temp>/fdiv-book-<user>/<name>``: a per-user folder where one chapter leaves work for another
-    (chapter 11 saves the conditional digits model there, chapter 12 loads it).  Not created here."""
-    import getpass
-    import tempfile
-    from pathlib import Path
-    try:
-        user = getpass.getuser()
-    except Exception:  # no user name in some containers
-        user = "user"
-    return Path(tempfile.gettempdir()) / f"fdiv-book-{user}" / name

@@ -4,7 +4,7 @@ One set of checks per exercise serves three graders:
 
 * the notebook: ``check("3.2", answer)`` prints one PASS/FAIL line per check, hints and a summary,
   and returns a :class:`CheckResult` (true when every check passed). It never raises;
-* the command line: ``fdiv grade FILE`` (:mod:`fdiv.exercises.cli`);
+* the command line: ``fdiv grade FILE`` (:mod:`fdiv.cli.grade`);
 * pytest: ``pytest -p fdiv.exercises.pytest_plugin --solutions FILE -m ex3_2``.
 
 An :class:`Exercise` has a ``kind``:

@@ -1,19 +1,19 @@
 """Generator and critic networks for the f-GAN experiments (chapters 5-7, 9, 11).
 
-Contract shared by every model in :mod:`fdiv` (MLPs here, DC-GANs in :mod:`fdiv.conv_models`):
+Contract shared by every model in :mod:`fdiv` (MLPs here, DC-GANs in :mod:`fdiv.gan.conv`):
 
 * generators have ``latent_dim``, ``num_classes`` (0 = unconditional), ``out_shape`` and
   ``forward(z, y=None)`` mapping noise z ~ N(0, I) of shape (N, latent_dim) (and labels y, int64 of
   shape (N,), for a conditional model) to samples x_hat = g_theta(z, y) of shape (N, *out_shape);
 * critics have ``num_classes`` and ``forward(x, y=None)`` returning the raw witness output V_w(x)
   of shape (N,).  The f-divergence's output activation sigma_f is *not* part of the critic: the
-  objective applies it, T_w(x) = sigma_f(V_w(x)) (see :mod:`fdiv.objectives`).
+  objective applies it, T_w(x) = sigma_f(V_w(x)) (see :mod:`fdiv.gan.objectives`).
 
 Conditioning (chapter 11) follows the notes: the label enters both networks as a one-hot vector
 concatenated to the input, g_theta([z, onehot(y)]) and V_w([x, onehot(y)]).
 
 :func:`default_models` builds the networks the trainer uses for a dataset (images are delegated to
-``fdiv.conv_models.default_models``); :func:`generate` draws samples reproducibly from a generator.
+``fdiv.gan.conv.default_models``); :func:`generate` draws samples reproducibly from a generator.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ import torch
 from torch import nn, Tensor
 import torch.nn.functional as F
 
-__all__ = ["MLPGenerator", "MLPCritic", "GaussianGenerator", "default_models", "generate",
+__all__ = ["evaluate_generator", "MLPGenerator", "MLPCritic", "GaussianGenerator", "default_models", "generate",
            "MODEL_DEFAULTS", "model_kwargs"]
 
 _ACTIVATIONS = {
@@ -203,16 +203,16 @@ def default_models(dataset, conditional: bool = False, **kw) -> Tuple[nn.Module,
     1-D / 2-D data: :class:`MLPGenerator` and :class:`MLPCritic` (keyword overrides: latent_dim, hidden,
     depth, g_hidden, d_hidden, g_depth, d_depth, spectral_norm, g_activation, d_activation,
     latent_mixture, mixture_scale, mixture_spread).
-    Images: ``fdiv.conv_models.default_models(dataset, conditional, **kw)``.
+    Images: ``fdiv.gan.conv.default_models(dataset, conditional, **kw)``.
     ``conditional=True`` needs a labelled dataset (``num_classes > 0``).
     """
-    from .data import get_dataset
+    from fdiv.datasets import get_dataset
     dataset = get_dataset(dataset)
     if conditional and not dataset.num_classes:
         raise ValueError(f"dataset {dataset.name!r} has no labels; conditional=True needs a labelled dataset"
                          " (e.g. get_dataset('ring8', labelled=True) or 'digits')")
     if dataset.kind == "image":
-        from . import conv_models
+        from fdiv.gan import conv as conv_models
         return conv_models.default_models(dataset, conditional, **kw)
     if dataset.kind not in MODEL_DEFAULTS:
         raise ValueError(f"unknown dataset kind {dataset.kind!r}; allowed: 1d, 2d, image")
@@ -278,3 +278,20 @@ def generate(generator: nn.Module, n: int, *, seed: Optional[int] = None, rng: O
     finally:
         generator.train(was_training)
     return torch.cat(out)
+
+
+def evaluate_generator(dataset, generator: nn.Module, n: int = 2500, seed: int = 0, labels=None) -> dict:
+    """Draw ``n`` samples of ``generator`` (noise seed ``seed``; conditional models get balanced labels
+    unless ``labels`` is given) and score them with :func:`fdiv.evaluation.evaluate`."""
+    from fdiv.datasets import get_dataset
+    from fdiv.datasets.base import check_labels
+    from fdiv.evaluation import evaluate
+    dataset = get_dataset(dataset)
+    K = int(getattr(generator, "num_classes", 0) or 0)
+    y = None
+    if K:
+        y = torch.arange(n) % K if labels is None else check_labels(labels, K, batch=n)
+    elif labels is not None:
+        raise ValueError("labels given but the generator is unconditional")
+    x = generate(generator, n, seed=seed, labels=y)
+    return evaluate(dataset, x, labels=y if dataset.kind == "image" else None, seed=seed)

@@ -1,4 +1,4 @@
-"""``fdiv train`` and ``fdiv sample``: the command line of the training engine (DESIGN.md).
+"""``fdiv train`` and ``fdiv sample``: the command line of the training engine.
 
 ::
 
@@ -126,7 +126,7 @@ _OPTION_FIELDS = {
 
 
 def _config_from_args(args, ck):
-    from .trainer import TrainConfig
+    from fdiv.gan.training import TrainConfig
     given = {field: getattr(args, a) for a, field in _OPTION_FIELDS.items() if getattr(args, a, None) is not None}
     if args.divergence_params:
         given["divergence_params"] = dict(args.divergence_params)
@@ -145,7 +145,7 @@ def _config_from_args(args, ck):
 
 def _write_pictures(res, out: Path, n: int = 2500) -> None:
     import numpy as np
-    from . import plots
+    from fdiv.viz import plots
     plt = plots._plt()
     ds = res.dataset
     G = res.generator
@@ -204,7 +204,7 @@ def _free_name(path: Path) -> Path:
 
 def run_train(args) -> int:
     """Run ``fdiv train`` with parsed ``args``; returns the exit status."""
-    from .trainer import TrainingDiverged, load_checkpoint, train
+    from fdiv.gan.training import TrainingDiverged, load_checkpoint, train
     out = Path(args.out)
     resume = Path(args.resume) if getattr(args, "resume", None) else None
     # ---------------- validate everything before any file is touched ----------------
@@ -212,12 +212,12 @@ def run_train(args) -> int:
         ck = load_checkpoint(resume) if resume is not None else None
         cfg = _config_from_args(args, ck)
         if ck is not None:
-            from .trainer import _make_config
+            from fdiv.gan.training.loop import _make_config
             cfg = _make_config(cfg, {}, ck)
         else:
             cfg = cfg.resolved()
         if cfg.amp:
-            from .runtime import default_device
+            from fdiv.core.runtime import default_device
             if default_device(cfg.device).type != "cuda":
                 raise ValueError("--amp needs a CUDA device")
         same_as_resume = resume is not None and out.resolve() == (resume if resume.is_dir() else resume.parent).resolve()
@@ -290,9 +290,9 @@ def run_sample(args) -> int:
     """Run ``fdiv sample`` with parsed ``args``; returns the exit status."""
     import numpy as np
     import torch
-    from .models import generate
-    from .trainer import load_checkpoint, models_from_checkpoint
-    from .runtime import default_device
+    from fdiv.gan.models import generate
+    from fdiv.gan.training import load_checkpoint, models_from_checkpoint
+    from fdiv.core.runtime import default_device
     out = Path(args.out)
     try:
         if out.suffix.lower() not in (".npy", ".png"):
@@ -318,20 +318,20 @@ def run_sample(args) -> int:
         np.save(tmp, x.numpy().astype(np.float32))
         os.replace(tmp, out)
     else:
-        from . import plots
+        from fdiv.viz import plots
         plt = plots._plt()
         title = f"{cfg.divergence} on {spec['name']}" + (f", label {args.label}" if args.label is not None else "")
         if spec["kind"] == "image":
             ax = plots.plot_image_grid(x, nrow=min(8, n), title=title)
         elif spec["kind"] == "2d":
-            from .data import get_dataset
+            from fdiv.datasets import get_dataset
             try:
                 ds = get_dataset(cfg.dataset, **cfg.dataset_params)
             except ValueError:
                 ds = None
             ax = plots.plot_samples_2d(x, ds, title=title)
         else:
-            from .data import get_dataset
+            from fdiv.datasets import get_dataset
             ax = plots.plot_density_1d(get_dataset(cfg.dataset, **cfg.dataset_params), samples=x, title=title)
         plots.save_figure(ax, out)
         plt.close(ax.figure)
@@ -340,7 +340,7 @@ def run_sample(args) -> int:
 
 
 def main(argv=None) -> int:
-    """Stand-alone entry point (``python -m fdiv.train_cli train|sample ...``) for testing."""
+    """Stand-alone entry point (``python -m fdiv.cli.train train|sample ...``) for testing."""
     p = argparse.ArgumentParser(prog="fdiv")
     sub = p.add_subparsers(dest="command", required=True)
     add_train_arguments(sub.add_parser("train", help="train an f-GAN"))

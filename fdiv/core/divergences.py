@@ -32,8 +32,8 @@ import sympy as sp
 import torch
 import torch.nn.functional as F
 
-from .numeric import as_float_tensor, log_softplus, log_w_exp, numeric_conjugate, safe_where
-# the positive symbol u of fdiv.symbolic (sympy symbols with equal name and assumptions are equal)
+from fdiv.core.numeric import as_float_tensor, log_softplus, log_w_exp, numeric_conjugate, safe_where
+# the positive symbol u of fdiv.core.symbolic (sympy symbols with equal name and assumptions are equal)
 U = sp.Symbol("u", positive=True)
 
 __all__ = [

@@ -4,14 +4,14 @@
   grey-level 8x8 images of the digits 0-9, pixel values 0..16, rescaled to [-1, 1] by
   x = pixel / 16 * 2 - 1 (the range of the DC-GAN generator's Tanh output). Shape (1, 8, 8),
   10 classes. A fixed, stratified split keeps ``test_fraction`` (20%) of every class aside as
-  held-out images (the classifier of :mod:`fdiv.image_metrics` is tested on them and the Frechet
+  held-out images (the classifier of :mod:`fdiv.evaluation.images` is tested on them and the Frechet
   distance compares against them); ``sample`` draws from the training part only.
 * ``mnist``: the 28x28 MNIST digits (60,000 training / 10,000 test images), (1, 28, 28), pixels
   rescaled to [-1, 1]. It needs ``torchvision`` and an internet connection for the first
   download (e.g. on Colab); without them it raises :class:`DatasetUnavailableError` and suggests
   ``digits``. Nothing in the tests uses it.
 
-Both are registered in :mod:`fdiv.data` (``fdiv.data.get_dataset("digits")``) and follow its
+Both are registered in :mod:`fdiv.datasets` (``fdiv.datasets.get_dataset("digits")``) and follow the
 Dataset contract: ``name``, ``kind="image"``, ``shape``, ``num_classes``, ``sample(n, generator,
 device) -> (x, y)`` with x of shape (n, 1, H, W) in [-1, 1] and y int64 labels of shape (n,).
 Extra: ``images(split)`` -> all (x, y) of the split ("train" or "test"), ``num_train``,
@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .data import Dataset, register_dataset
+from fdiv.datasets.base import Dataset
 
 __all__ = ["ImageDataset", "Digits", "MNIST", "DatasetUnavailableError", "stratified_split",
            "to_unit_range", "SPLITS"]
@@ -140,7 +140,7 @@ class Digits(ImageDataset):
     name = "digits"
     shape = (1, 8, 8)
     num_classes = 10
-    # fdiv.trainer's defaults for this dataset (tuned in bench/images.py: the conditional DC-GAN
+    # fdiv.gan.training's defaults for this dataset (tuned in bench/images.py: the conditional DC-GAN
     # reaches >= 95% of the real-data classifier accuracy; about 30 s on a quiet laptop CPU core).
     train_defaults = dict(steps=1500, batch_size=64, lr_g=5e-4, lr_d=5e-4, betas=(0.5, 0.999),
                           lr_schedule="constant")
@@ -203,5 +203,3 @@ class MNIST(ImageDataset):
         self.root = root
 
 
-register_dataset("digits", Digits)
-register_dataset("mnist", MNIST)

@@ -1,0 +1,1 @@
+"""Pictures for the book and the command line (:mod:`~fdiv.viz.plots`)."""
