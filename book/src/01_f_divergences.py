@@ -33,7 +33,8 @@ from fdiv.core import estimate
 from fdiv.core import symbolic
 from fdiv.core.runtime import seed_everything
 
-torch.set_num_threads(1)  # tiny tensors: one thread is fastest, and avoids contention on shared CPUs
+# tiny tensors: one thread is fastest, and avoids contention on shared CPUs
+torch.set_num_threads(1)
 pd.set_option("display.max_colwidth", None)  # show formulas in tables in full
 seed_everything(0)
 
@@ -127,11 +128,28 @@ for d in DIVERGENCES:
     values = np.array([fdiv.discrete(d, p, q) for p, q in pairs])
     worst[tag(d)] = (values - d.f_one).min()
     assert (values >= d.f_one - 1e-12).all(), tag(d)
-    assert abs(fdiv.discrete(d, pairs[0][0], pairs[0][0]) - d.f_one) < 1e-12  # D_f(P||P) = f(1)
+    # D_f(P||P) = f(1)
+    assert abs(fdiv.discrete(d, pairs[0][0], pairs[0][0]) - d.f_one) < 1e-12
 
 # %% tags=["nbval-check-output"]
-print("min over 60 pairs of D_f(P||Q) - f(1) is >= 0 for",
-      ", ".join(k for k, v in worst.items() if v >= 0))
+print(
+    "min over 60 pairs of D_f(P||Q) - f(1) is >= 0 for",
+    ", ".join(k for k, v in worst.items() if v >= 0),
+)
+
+# %% [markdown]
+# The step that started the argument, $\mathbb{E}_{P_\theta}[p_X/p_\theta] = 1$, checked exactly on
+# the six-point pairs and by Monte Carlo for two Gaussians, $P_X = \mathcal N(0, 1)$ and
+# $P_\theta = \mathcal N(1, 1)$ (the ratio $e^{1/2 - x}$ averaged over samples of $P_\theta$):
+
+# %%
+assert all(abs(float((q * (p / q)).sum()) - 1) < 1e-12 for p, q in pairs)
+gen = torch.Generator().manual_seed(0)
+x_theta = 1 + torch.randn(200_000, generator=gen, dtype=torch.float64)
+ratio = torch.exp(0.5 - x_theta)  # p_X(x) / p_theta(x) for N(0, 1) over N(1, 1)
+mean_ratio, se_ratio = ratio.mean().item(), (ratio.std() / len(ratio) ** 0.5).item()
+assert abs(mean_ratio - 1) < 4 * se_ratio
+print(f"E_theta[p_X/p_theta] by Monte Carlo: {mean_ratio:.3f} +- {se_ratio:.3f}")
 
 # %% [markdown]
 # **Identity of indiscernibles.** If $f$ is *strictly* convex at $1$, Jensen's inequality is
@@ -139,6 +157,25 @@ print("min over 60 pairs of D_f(P||Q) - f(1) is >= 0 for",
 # $D_f(P_X \Vert P_\theta) = 0$ exactly when the two distributions agree. These two
 # properties, $D_f \ge 0$ with equality only at $P_X = P_\theta$, are what make $D_f$ a
 # **divergence**.
+#
+# Strictness is what the "only if" needs. Every registered divergence except total variation
+# has $f''(1) > 0$, and on the 60 random pairs above each gives $D_f > f(1)$ for $P \neq Q$.
+# Without strict convexity at $1$ the property can fail: $f(u) = \max(0, |u - 1| - \tfrac12)$
+# is convex with $f(1) = 0$ but flat on $[\tfrac12, \tfrac32]$, so *any* pair whose ratio stays in
+# that interval has divergence $0$. (Total variation's kink at $1$ is not flat on either side,
+# which is why it still separates distributions.)
+
+
+# %%
+def flat_near_one(u):
+    return np.maximum(0.0, np.abs(u - 1) - 0.5)
+
+
+p_flat, q_flat = np.array([0.4, 0.6]), np.array([0.5, 0.5])  # ratios 0.8 and 1.2
+d_flat = float((q_flat * flat_near_one(p_flat / q_flat)).sum())
+assert d_flat == 0.0 and not np.allclose(p_flat, q_flat)
+assert min(worst[tag(d)] for d in DIVERGENCES) > 0  # strictly above f(1) for P != Q
+print(f"flat generator: D_f = {d_flat} for P = {p_flat}, Q = {q_flat}")
 #
 # ## Divergence is not distance
 #
@@ -182,18 +219,29 @@ print(f"KL(A||C) = {direct:.4f}  >  KL(A||B) + KL(B||C) = {detour:.4f}")
 # triples finds no violation for total variation, and a violation for KL at once:
 
 # %%
-triples = [(dirichlet.sample(), dirichlet.sample(), dirichlet.sample()) for _ in range(100)]
+triples = [
+    (dirichlet.sample(), dirichlet.sample(), dirichlet.sample()) for _ in range(100)
+]
 
 
 def triangle_violations(name):
-    return sum(fdiv.discrete(name, a, c) > fdiv.discrete(name, a, b) + fdiv.discrete(name, b, c) + 1e-12
-               for a, b, c in triples)
+    return sum(
+        fdiv.discrete(name, a, c)
+        > fdiv.discrete(name, a, b) + fdiv.discrete(name, b, c) + 1e-12
+        for a, b, c in triples
+    )
 
 
 assert triangle_violations("total_variation") == 0 and triangle_violations("kl") > 0
 for p, q in pairs:
-    assert math.isclose(fdiv.discrete("js", p, q), fdiv.discrete("js", q, p), rel_tol=1e-9)
-    assert math.isclose(fdiv.discrete("total_variation", p, q), fdiv.discrete("total_variation", q, p), rel_tol=1e-9)
+    assert math.isclose(
+        fdiv.discrete("js", p, q), fdiv.discrete("js", q, p), rel_tol=1e-9
+    )
+    assert math.isclose(
+        fdiv.discrete("total_variation", p, q),
+        fdiv.discrete("total_variation", q, p),
+        rel_tol=1e-9,
+    )
 
 # %% [markdown]
 # The asymmetry is not a nuisance to be removed: which argument the data occupies changes
@@ -233,12 +281,36 @@ rows = []
 for d in DIVERGENCES:
     check = symbolic.is_convex(d.sympy_f)
     assert check and check.method == "symbolic", (tag(d), check)
-    rows.append((tag(d), str(d.sympy_f), str(sp.simplify(sp.diff(d.sympy_f, U, 2))), f"{check.method} proof"))
-pd.DataFrame(rows, columns=["divergence", "f(u)", "f''(u)", "f'' >= 0"]).set_index("divergence")
+    rows.append(
+        (
+            tag(d),
+            str(d.sympy_f),
+            str(sp.simplify(sp.diff(d.sympy_f, U, 2))),
+            f"{check.method} proof",
+        )
+    )
+pd.DataFrame(rows, columns=["divergence", "f(u)", "f''(u)", "f'' >= 0"]).set_index(
+    "divergence"
+)
 
 # %% [markdown]
 # (For total variation sympy writes $f''$ with a Dirac delta at $u = 1$: the slope jumps up
 # there, which is convexity at a kink.)
+#
+# The chord definition itself, checked numerically for every generator at random points
+# $u_1, u_2 \in (e^{-6}, e^{6})$ and weights $\alpha_1 \in [0, 1]$:
+
+# %%
+gen = torch.Generator().manual_seed(2)
+u1, u2 = (
+    torch.exp(6 * (2 * torch.rand(5000, generator=gen, dtype=torch.float64) - 1))
+    for _ in range(2)
+)
+a1 = torch.rand(5000, generator=gen, dtype=torch.float64)
+for d in DIVERGENCES:
+    chord = a1 * d.f(u1) + (1 - a1) * d.f(u2)
+    graph = d.f(a1 * u1 + (1 - a1) * u2)
+    assert bool((chord >= graph - 1e-9 * (1 + graph.abs())).all()), tag(d)
 #
 # ## The common divergences
 #
@@ -247,14 +319,27 @@ pd.DataFrame(rows, columns=["divergence", "f(u)", "f''(u)", "f'' >= 0"]).set_ind
 # mass where the data has none, and the cost $\lim_{u\to\infty} f(u)/u$ of the data putting
 # mass where the model has none.
 
+
 # %%
 def fmt(x):
     return "∞" if x == math.inf else f"{x:.4g}"
 
 
-rows = [(tag(d), d.label, d.f_expr if not d.params else str(d.sympy_f), fmt(d.f_one), fmt(d.f_prime_one),
-         fmt(d.f_at_zero), fmt(d.f_slope_inf)) for d in DIVERGENCES]
-pd.DataFrame(rows, columns=["name", "divergence", "f(u)", "f(1)", "f'(1)", "f(0+)", "lim f(u)/u"]).set_index("name")
+rows = [
+    (
+        tag(d),
+        d.label,
+        d.f_expr if not d.params else str(d.sympy_f),
+        fmt(d.f_one),
+        fmt(d.f_prime_one),
+        fmt(d.f_at_zero),
+        fmt(d.f_slope_inf),
+    )
+    for d in DIVERGENCES
+]
+pd.DataFrame(
+    rows, columns=["name", "divergence", "f(u)", "f(1)", "f'(1)", "f(0+)", "lim f(u)/u"]
+).set_index("name")
 
 # %% [markdown]
 # Four of them deserve a closer look.
@@ -290,14 +375,22 @@ pd.DataFrame(rows, columns=["name", "divergence", "f(u)", "f(1)", "f'(1)", "f(0+
 # %%
 p, q = pairs[0]
 m = (p + q) / 2
-assert math.isclose(fdiv.discrete("reverse_kl", p, q), fdiv.discrete("kl", q, p), rel_tol=1e-9)
+assert math.isclose(
+    fdiv.discrete("reverse_kl", p, q), fdiv.discrete("kl", q, p), rel_tol=1e-9
+)
 js_def = 0.5 * fdiv.discrete("kl", p, m) + 0.5 * fdiv.discrete("kl", q, m)
 assert math.isclose(fdiv.discrete("js", p, q), js_def, rel_tol=1e-9)
-assert math.isclose(fdiv.discrete("js", [1, 0], [0, 1]), math.log(2), rel_tol=1e-12)  # disjoint: log 2
+# disjoint: log 2
+assert math.isclose(fdiv.discrete("js", [1, 0], [0, 1]), math.log(2), rel_tol=1e-12)
+js_all = [fdiv.discrete("js", p, q) for p, q in pairs]
+# bounded by log 2, with equality only for disjoint supports
+assert max(js_all) < math.log(2)
 tv = fdiv.discrete("total_variation", p, q)
 events = itertools.product([False, True], repeat=6)
 sup_events = max(abs(float(p[list(e)].sum() - q[list(e)].sum())) for e in events)
-assert math.isclose(tv, 0.5 * float((p - q).abs().sum()), rel_tol=1e-9) and math.isclose(tv, sup_events, rel_tol=1e-9)
+assert math.isclose(
+    tv, 0.5 * float((p - q).abs().sum()), rel_tol=1e-9
+) and math.isclose(tv, sup_events, rel_tol=1e-9)
 
 # %% [markdown]
 # ```{warning}
@@ -339,19 +432,33 @@ print(f"TV(Bern(0.7), Bern(0.5)) = {fdiv.discrete(tv_div, bern(0.7), bern(0.5)):
 # on the right-hand mode, $(2, 0.5)$, or from both, and we keep the better fit.
 
 # %%
-P_data = td.MixtureSameFamily(td.Categorical(torch.tensor([0.5, 0.5], dtype=torch.float64)),
-                              td.Normal(torch.tensor([-2.0, 2.0], dtype=torch.float64),
-                                        torch.tensor([0.5, 0.5], dtype=torch.float64)))
+P_data = td.MixtureSameFamily(
+    td.Categorical(torch.tensor([0.5, 0.5], dtype=torch.float64)),
+    td.Normal(
+        torch.tensor([-2.0, 2.0], dtype=torch.float64),
+        torch.tensor([0.5, 0.5], dtype=torch.float64),
+    ),
+)
 MIDDLE, ON_MODE = (0.0, 2.0), (2.0, 0.5)
-STARTS = {"kl": [MIDDLE], "reverse_kl": [ON_MODE], "js": [MIDDLE, ON_MODE],
-          "squared_hellinger": [MIDDLE, ON_MODE], "total_variation": [ON_MODE]}
-ALL_FITS = {name: [estimate.fit_gaussian_exact(name, P_data, init=s) for s in starts]
-            for name, starts in STARTS.items()}
+STARTS = {
+    "kl": [MIDDLE],
+    "reverse_kl": [ON_MODE],
+    "js": [MIDDLE, ON_MODE],
+    "squared_hellinger": [MIDDLE, ON_MODE],
+    "total_variation": [ON_MODE],
+}
+ALL_FITS = {
+    name: [estimate.fit_gaussian_exact(name, P_data, init=s) for s in starts]
+    for name, starts in STARTS.items()
+}
 FITS = {name: min(fits, key=lambda fit: fit.value) for name, fits in ALL_FITS.items()}
 
 # %% tags=["nbval-check-output"]
 for name, fit in FITS.items():
-    print(f"{name:18s} mu = {abs(fit.mu):.2f}  sigma = {fit.sigma:.2f}  D_f = {fit.value:.3f}")
+    print(
+        f"{name:18s} mu = {abs(fit.mu):.2f}  sigma = {fit.sigma:.2f}  D_f = "
+        f"{fit.value:.3f}"
+    )
 
 # %% [markdown]
 # (The printout shows $|\mu|$: by symmetry, the mode on the left is as good as the one on
@@ -367,17 +474,47 @@ assert abs(kl_fit.mu) < 1e-4 and abs(kl_fit.sigma - math.sqrt(0.25 + 4.0)) < 1e-
 assert abs(abs(rkl_fit.mu) - 2.0) < 0.01 and abs(rkl_fit.sigma - 0.5) < 0.01
 assert abs(rkl_fit.value - math.log(2)) < 1e-3
 
+# %% [markdown]
+# Forward KL is maximum likelihood in disguise:
+# $D_{\mathrm{KL}}(P_X \Vert P_\theta) = \mathbb{E}_{P_X}[\log p_X] - \mathbb{E}_{P_X}[\log p_\theta]$, and the
+# first term does not depend on $\theta$. Minimising it over Gaussians is maximising the expected
+# log-likelihood, whose sample version is the Gaussian MLE: the sample mean and the (biased)
+# sample standard deviation of data drawn from $P_X$. The two fits agree:
+
+# %%
+x_data = P_data.sample((400_000,))
+mle_mu, mle_sigma = x_data.mean().item(), x_data.std(unbiased=False).item()
+assert abs(mle_mu - kl_fit.mu) < 0.02 and abs(mle_sigma - kl_fit.sigma) < 0.02
+print(
+    f"KL fit: mu = {kl_fit.mu:.3f}, sigma = {kl_fit.sigma:.3f};  "
+    f"MLE on {len(x_data):,} samples: mu = {mle_mu:.3f}, sigma = {mle_sigma:.3f}"
+)
+
 # %% tags=["hide-input"]
 x = torch.linspace(-6, 6, 1201, dtype=torch.float64)
 fig, ax = plt.subplots(figsize=(7, 3.5))
 ax.fill_between(x, P_data.log_prob(x).exp(), color="0.85", label="data $P_X$")
-for name, style in [("kl", "-"), ("reverse_kl", "--"), ("js", ":"), ("total_variation", "-.")]:
+for name, style in [
+    ("kl", "-"),
+    ("reverse_kl", "--"),
+    ("js", ":"),
+    ("total_variation", "-."),
+]:
     fit = FITS[name]
     density = td.Normal(fit.mu, fit.sigma).log_prob(x).exp()
-    ax.plot(x, density, style, lw=2, label=f"{name}: $\\mu$={fit.mu:.2f}, $\\sigma$={fit.sigma:.2f}")
+    ax.plot(
+        x,
+        density,
+        style,
+        lw=2,
+        label=f"{name}: $\\mu$={fit.mu:.2f}, $\\sigma$={fit.sigma:.2f}",
+    )
 ax.set_xlabel("x")
 ax.set_ylabel("density")
-ax.set_title("One Gaussian fitted to two modes: $\\min_{\\mu,\\sigma} D_f(P_X \\Vert \\mathcal{N}(\\mu,\\sigma^2))$")
+ax.set_title(
+    "One Gaussian fitted to two modes: $\\min_{\\mu,\\sigma} D_f(P_X \\Vert "
+    "\\mathcal{N}(\\mu,\\sigma^2))$"
+)
 ax.legend(fontsize=8)
 plt.show()
 
@@ -392,7 +529,11 @@ plt.show()
 # %%
 for name in ["js", "squared_hellinger"]:
     broad, local = ALL_FITS[name]
-    assert abs(broad.mu) < 1e-3 and abs(abs(local.mu) - 2.0) < 0.01 and broad.value < local.value, name
+    assert (
+        abs(broad.mu) < 1e-3
+        and abs(abs(local.mu) - 2.0) < 0.01
+        and broad.value < local.value
+    ), name
 assert 0.5 < abs(FITS["total_variation"].mu) < 1.9
 
 # %% [markdown]

@@ -19,7 +19,8 @@ import fdiv
 from fdiv.core import estimate
 from fdiv.core.runtime import fast_profile, seed_everything
 
-torch.set_num_threads(1)  # tiny tensors: one thread is fastest, and avoids contention on shared CPUs
+# tiny tensors: one thread is fastest, and avoids contention on shared CPUs
+torch.set_num_threads(1)
 seed_everything(0)
 FAST = fast_profile()
 
@@ -46,7 +47,9 @@ FAST = fast_profile()
 
 # %%
 torch.manual_seed(0)
-g_theta = torch.nn.Sequential(torch.nn.Linear(1, 32), torch.nn.Tanh(), torch.nn.Linear(32, 2))
+g_theta = torch.nn.Sequential(
+    torch.nn.Linear(1, 32), torch.nn.Tanh(), torch.nn.Linear(32, 2)
+)
 with torch.no_grad():
     x_hat = g_theta(torch.randn(2000, 1))
 print("2000 samples of P_theta, shape", tuple(x_hat.shape))
@@ -123,6 +126,7 @@ print(f"E[X^2] = {EX2},  Var[X^2] = E[X^4] - E[X^2]^2 = {EX4} - {EX2**2} = {VAR_
 # them with a fixed seed and reports the average with its standard error
 # $\hat\sigma/\sqrt{n}$):
 
+
 # %%
 def sample_x(n):
     z = torch.randn(n, 2, dtype=torch.float64)
@@ -130,7 +134,9 @@ def sample_x(n):
 
 
 mc = estimate.expectation(lambda x: x**2, sample_x, n=1000, seed=0)
-assert abs(mc.value - 4) < 3 * mc.stderr and abs(mc.stderr - math.sqrt(110 / 1000)) < 0.15
+assert (
+    abs(mc.value - 4) < 3 * mc.stderr and abs(mc.stderr - math.sqrt(110 / 1000)) < 0.15
+)
 
 # %% tags=["nbval-check-output"]
 print(f"(1/1000) sum x_i^2 = {mc.value:.2f} +- {mc.stderr:.2f}   (exact: 4)")
@@ -152,7 +158,9 @@ print(f"(1/1000) sum x_i^2 = {mc.value:.2f} +- {mc.stderr:.2f}   (exact: 4)")
 # line on log-log axes.
 
 # %%
-ns = np.array([10, 30, 100, 300, 1000, 3000] if FAST else [10, 30, 100, 300, 1000, 3000, 10000])
+ns = np.array(
+    [10, 30, 100, 300, 1000, 3000] if FAST else [10, 30, 100, 300, 1000, 3000, 10000]
+)
 repeats = 100 if FAST else 200
 gen = torch.Generator().manual_seed(1)
 rmse = []
@@ -162,15 +170,20 @@ for n in ns:
     rmse.append(float(((averages - 4.0) ** 2).mean().sqrt()))
 rmse = np.array(rmse)
 slope, intercept = np.polyfit(np.log(ns), np.log(rmse), 1)
-print(f"fitted slope {slope:.3f}, intercept exp({intercept:.2f}) = {math.exp(intercept):.2f} "
-      f"(theory: -1/2 and sigma_h = {math.sqrt(110):.2f})")
+print(
+    f"fitted slope {slope:.3f}, intercept exp({intercept:.2f}) = "
+    f"{math.exp(intercept):.2f} "
+    f"(theory: -1/2 and sigma_h = {math.sqrt(110):.2f})"
+)
 assert abs(slope + 0.5) < 0.1
 assert np.all(np.abs(rmse / (math.sqrt(110) / np.sqrt(ns)) - 1) < 0.5)
 
 # %% tags=["hide-input"]
 fig, ax = plt.subplots(figsize=(5.5, 3.8))
 ax.loglog(ns, rmse, "o", label=f"measured RMS error ({repeats} repeats)")
-ax.loglog(ns, np.exp(intercept) * ns**slope, "-", label=f"fitted line, slope {slope:.2f}")
+ax.loglog(
+    ns, np.exp(intercept) * ns**slope, "-", label=f"fitted line, slope {slope:.2f}"
+)
 ax.loglog(ns, math.sqrt(110) / np.sqrt(ns), "--", label="theory $\\sigma_h/\\sqrt{n}$")
 ax.set_xlabel("number of samples $n$")
 ax.set_ylabel("RMS error of the average")

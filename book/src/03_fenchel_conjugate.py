@@ -21,7 +21,8 @@ import fdiv
 from fdiv.core import symbolic, tables
 from fdiv.core.runtime import fast_profile, seed_everything
 
-torch.set_num_threads(1)  # tiny tensors: one thread is fastest, and avoids contention on shared CPUs
+# tiny tensors: one thread is fastest, and avoids contention on shared CPUs
+torch.set_num_threads(1)
 pd.set_option("display.max_colwidth", None)  # show formulas in tables in full
 seed_everything(0)
 FAST = fast_profile()
@@ -109,6 +110,7 @@ plt.show()
 # domain of every conjugate in the library (second differences $\ge 0$, first differences
 # $\ge 0$):
 
+
 # %%
 def interior_grid(d, n=801):
     low, high = d.domain
@@ -144,12 +146,18 @@ biconj_errors = {}
 for d in DIVERGENCES:
     if FAST and d.name == "ag":
         continue
-    result = symbolic.biconjugate_check(d.sympy_f, fstar=lambda t, d=d: conj(d, t),
-                                        domain=d.domain, closed=d.domain_closed)
+    result = symbolic.biconjugate_check(
+        d.sympy_f,
+        fstar=lambda t, d=d: conj(d, t),
+        domain=d.domain,
+        closed=d.domain_closed,
+    )
     biconj_errors[tag(d)] = result.max_error
     assert result, (tag(d), result.max_error)
-print(f"max |f**(u) - f(u)| / (1 + |f(u)|) over {len(biconj_errors)} generators: "
-      f"{max(biconj_errors.values()):.1e}")
+print(
+    f"max |f**(u) - f(u)| / (1 + |f(u)|) over {len(biconj_errors)} generators: "
+    f"{max(biconj_errors.values()):.1e}"
+)
 
 # %% [markdown]
 # ## Worked examples
@@ -163,29 +171,39 @@ v = sp.Symbol("v", real=True)
 gap_R = T * v - v**2 / 2
 (v_star,) = sp.solve(sp.diff(gap_R, v), v)
 conj_over_R = sp.simplify(gap_R.subs(v, v_star))
-assert v_star == T and sp.diff(gap_R, v, 2) == -1 and sp.simplify(conj_over_R - T**2 / 2) == 0
+assert (
+    v_star == T
+    and sp.diff(gap_R, v, 2) == -1
+    and sp.simplify(conj_over_R - T**2 / 2) == 0
+)
 print("over u in R:  u* =", v_star, "  f*(t) =", conj_over_R)
 
 # %% [markdown]
-# ```{warning}
-# The notes call $\tfrac12 u^2$ self-conjugate. That holds for the supremum over all of
-# $\mathbb{R}$, but $f$-divergence generators live on $u > 0$, and this book (like the notes'
-# own definition, $\sup_{u \in \operatorname{dom} f}$) takes the supremum there. For
-# $t \le 0$ the top of the parabola, $u = t$, is not allowed; the gap then increases towards
-# $u \to 0$ and the supremum is $0$:
+# ```{note}
+# The notes define the conjugate of a function on all of $\mathbb{R}$, and there $\tfrac12 u^2$
+# *is* self-conjugate, exactly as the cell above shows. This book changes the convention: an
+# $f$-divergence generator lives on $u > 0$ (a likelihood ratio is positive), so every
+# conjugate here is $f^\ast(t) = \sup_{u > 0}\{tu - f(u)\}$. Nothing is wrong with either
+# statement; they answer different questions. (Nor is $\tfrac12 u^2$ a generator: $f(1) = \tfrac12
+# \neq 0$; it serves only as a worked example.) Over $u > 0$, for $t \le 0$ the top of the
+# parabola, $u = t$, is not allowed; the gap then increases towards $u \to 0$ and the supremum
+# is $0$:
 #
 # $$
 # \sup_{u > 0}\{tu - \tfrac12u^2\} = \begin{cases} 0, & t \le 0,\\ \tfrac12 t^2, & t > 0,\end{cases}
 # $$
 #
-# which is *not* $\tfrac12 t^2$: at $t = -1$ it is $0$, not $\tfrac12$. The next cell derives it
+# which differs from $\tfrac12 t^2$ for $t < 0$: at $t = -1$ it is $0$, not $\tfrac12$. The next cell derives it
 # with `fdiv.core.symbolic.derive` and checks it against a brute-force supremum.
 # ```
 
 # %%
 half_square = symbolic.derive(U**2 / 2)
 print("over u > 0:  f*(t) =", symbolic.format_expr(half_square.conjugate))
-assert sp.simplify(half_square.conjugate - sp.Piecewise((0, T <= 0), (T**2 / 2, True))) == 0
+assert (
+    sp.simplify(half_square.conjugate - sp.Piecewise((0, T <= 0), (T**2 / 2, True)))
+    == 0
+)
 u_pos = np.linspace(1e-9, 10, 100_001)
 for t in [-2.0, -1.0, 0.0, 1.0, 2.0]:
     brute = (t * u_pos - u_pos**2 / 2).max()
@@ -208,7 +226,10 @@ assert float(half_square.numeric(-1.0)) == 0.0 != (-1.0) ** 2 / 2
 gap = T * U - U * sp.log(U)
 (u_star,) = sp.solve(sp.diff(gap, U), U)
 kl_conj = sp.simplify(gap.subs(U, u_star))
-assert sp.simplify(u_star - sp.exp(T - 1)) == 0 and sp.simplify(kl_conj - sp.exp(T - 1)) == 0
+assert (
+    sp.simplify(u_star - sp.exp(T - 1)) == 0
+    and sp.simplify(kl_conj - sp.exp(T - 1)) == 0
+)
 ts = np.linspace(-5, 5, 101)
 assert np.allclose(conj(kl, ts), np.exp(ts - 1), rtol=1e-12)
 
@@ -252,7 +273,8 @@ for d in DIVERGENCES:
     assert der.domain == d.domain and der.domain_closed == d.domain_closed, tag(d)
     low, high = d.domain
     ts = np.linspace(max(low, -6.0), min(high, 6.0), 241)
-    ts = np.concatenate([ts, ts + 0.5 if math.isfinite(high) else ts])  # also outside dom f*
+    # also outside dom f*
+    ts = np.concatenate([ts, ts + 0.5 if math.isfinite(high) else ts])
     mine, lib = der.numeric(ts), conj(d, ts)
     finite = np.isfinite(lib)
     assert np.array_equal(finite, np.isfinite(mine)), tag(d)
@@ -260,13 +282,28 @@ for d in DIVERGENCES:
     assert err.max() < 1e-8, (tag(d), err.max())
     DERIVED[tag(d)] = der
 
-rows = [(name, symbolic.format_expr(der.conjugate), der.domain_text()) for name, der in DERIVED.items()]
-pd.DataFrame(rows, columns=["divergence", "f*(t) (+∞ outside the domain)", "dom f*"]).set_index("divergence")
+rows = [
+    (name, symbolic.format_expr(der.conjugate), der.domain_text())
+    for name, der in DERIVED.items()
+]
+pd.DataFrame(
+    rows, columns=["divergence", "f*(t) (+∞ outside the domain)", "dom f*"]
+).set_index("divergence")
 
 # %% tags=["nbval-check-output"]
-for name in ["kl", "reverse_kl", "pearson", "squared_hellinger", "neyman", "total_variation"]:
+for name in [
+    "kl",
+    "reverse_kl",
+    "pearson",
+    "squared_hellinger",
+    "neyman",
+    "total_variation",
+]:
     der = DERIVED[name]
-    print(f"{name:18s} f*(t) = {symbolic.format_expr(der.conjugate):40s} dom f* = {der.domain_text()}")
+    print(
+        f"{name:18s} f*(t) = {symbolic.format_expr(der.conjugate):40s} dom f* = "
+        f"{der.domain_text()}"
+    )
 
 # %% [markdown]
 # ## When the supremum sits at $u \to 0$
@@ -278,12 +315,20 @@ for name in ["kl", "reverse_kl", "pearson", "squared_hellinger", "neyman", "tota
 
 # %%
 rows = []
-for d in [fdiv.get("pearson"), fdiv.get("total_variation"), fdiv.get("triangular"), fdiv.get("alpha", alpha=2.0)]:
+for d in [
+    fdiv.get("pearson"),
+    fdiv.get("total_variation"),
+    fdiv.get("triangular"),
+    fdiv.get("alpha", alpha=2.0),
+]:
     der = symbolic.derive(d.sympy_f)
     a, f0 = float(der.a), float(der.f_at_zero)
-    assert math.isfinite(a) and np.allclose(conj(d, [a - 3, a - 1, a]), -f0)  # flat at -f(0+) for t <= a
+    # flat at -f(0+) for t <= a
+    assert math.isfinite(a) and np.allclose(conj(d, [a - 3, a - 1, a]), -f0)
     rows.append((tag(d), f"{a:g}", f"{f0:g}", symbolic.format_expr(der.conjugate)))
-pd.DataFrame(rows, columns=["divergence", "a = f'(0+)", "f(0+)", "f*(t)"]).set_index("divergence")
+pd.DataFrame(rows, columns=["divergence", "a = f'(0+)", "f(0+)", "f*(t)"]).set_index(
+    "divergence"
+)
 
 # %% [markdown]
 # The $f$-GAN paper {cite:p}`nowozin2016fgan` lists simpler formulas for some of these,
@@ -306,11 +351,18 @@ paper = ts + ts**2 / 4
 ours = conj(pearson, ts)
 assert np.all(paper >= ours - 1e-12) and np.allclose(paper[ts >= -2], ours[ts >= -2])
 ratios = torch.linspace(0, 50, 1001, dtype=torch.float64)
-assert (pearson.optimal_witness(ratios) >= -2).all()  # T* = 2(p/q - 1) never enters t < -2
+# T* = 2(p/q - 1) never enters t < -2
+assert (pearson.optimal_witness(ratios) >= -2).all()
 
 # %% tags=["hide-input"]
 fig, ax = plt.subplots(figsize=(6, 3.6))
-ax.plot(ts, paper, "C1--", lw=2, label="sup over $u \\in \\mathbb{R}$: $t + t^2/4$ (f-GAN paper)")
+ax.plot(
+    ts,
+    paper,
+    "C1--",
+    lw=2,
+    label="sup over $u \\in \\mathbb{R}$: $t + t^2/4$ (f-GAN paper)",
+)
 ax.plot(ts, ours, "C0", lw=2, label="sup over $u > 0$ (this book)")
 ax.axvline(-2, color="0.6", lw=1, ls=":")
 ax.text(-1.9, 6, "$t = f'(0^+) = -2$", fontsize=9)

@@ -27,7 +27,8 @@ from fdiv.gan import objectives
 from fdiv.core import symbolic, tables
 from fdiv.core.runtime import seed_everything
 
-torch.set_num_threads(1)  # tiny tensors: one thread is fastest, and avoids contention on shared CPUs
+# tiny tensors: one thread is fastest, and avoids contention on shared CPUs
+torch.set_num_threads(1)
 seed_everything(0)
 U, T = symbolic.u, symbolic.t
 gan = fdiv.get("gan")
@@ -90,7 +91,10 @@ derivation = tables.print_derivation("gan")
 # %%
 assert derivation.domain == (-math.inf, 0.0) and derivation.domain == gan.domain
 ts = np.linspace(-12, 0.5, 251)
-derived, library = derivation.numeric(ts), gan.conjugate(torch.as_tensor(ts, dtype=torch.float64)).numpy()
+derived, library = (
+    derivation.numeric(ts),
+    gan.conjugate(torch.as_tensor(ts, dtype=torch.float64)).numpy(),
+)
 inside = ts < 0
 assert np.allclose(derived[inside], -np.log1p(-np.exp(ts[inside])), rtol=1e-10)
 assert np.allclose(derived[inside], library[inside], rtol=1e-10)
@@ -117,11 +121,17 @@ assert np.all(np.isinf(derived[~inside])) and np.all(np.isinf(library[~inside]))
 # %%
 v = torch.linspace(-30, 30, 601, dtype=torch.float64)
 T_w = gan.activation(v)
-assert torch.allclose(T_w, F.logsigmoid(v)) and torch.allclose(T_w, torch.log(torch.sigmoid(v)))
+assert torch.allclose(T_w, F.logsigmoid(v)) and torch.allclose(
+    T_w, torch.log(torch.sigmoid(v))
+)
 assert bool((T_w < 0).all())
-moderate = v.abs() <= 15  # where -log(1 - sigmoid(v)) is still accurate when computed literally
-assert torch.allclose(gan.conjugate(T_w)[moderate], -torch.log1p(-torch.sigmoid(v[moderate])), rtol=1e-9)
-assert torch.allclose(gan.conjugate_activation(v), F.softplus(v))  # f*(log D) = -log(1 - D) = softplus(V)
+# where -log(1 - sigmoid(v)) is still accurate when computed literally
+moderate = (v.abs() <= 15)
+assert torch.allclose(
+    gan.conjugate(T_w)[moderate], -torch.log1p(-torch.sigmoid(v[moderate])), rtol=1e-9
+)
+# f*(log D) = -log(1 - D) = softplus(V)
+assert torch.allclose(gan.conjugate_activation(v), F.softplus(v))
 
 # %% [markdown]
 # ## The GAN objective
@@ -153,8 +163,12 @@ assert torch.allclose(gan.conjugate_activation(v), F.softplus(v))  # f*(log D) =
 
 # %%
 torch.manual_seed(0)
-V_w = torch.nn.Sequential(torch.nn.Linear(1, 16), torch.nn.Tanh(), torch.nn.Linear(16, 1))
-g_theta = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.Tanh(), torch.nn.Linear(16, 1))
+V_w = torch.nn.Sequential(
+    torch.nn.Linear(1, 16), torch.nn.Tanh(), torch.nn.Linear(16, 1)
+)
+g_theta = torch.nn.Sequential(
+    torch.nn.Linear(2, 16), torch.nn.Tanh(), torch.nn.Linear(16, 1)
+)
 x_real = 0.5 + torch.randn(512, 1)
 with torch.no_grad():
     x_fake = g_theta(torch.randn(512, 2))
@@ -163,21 +177,36 @@ with torch.no_grad():
 def three_forms():
     v_real, v_fake = V_w(x_real).squeeze(1), V_w(x_fake).squeeze(1)
     vdm = objectives.critic_objective(gan, v_real, v_fake)
-    notes = torch.log(torch.sigmoid(v_real)).mean() + torch.log(1 - torch.sigmoid(v_fake)).mean()
-    bce = -(F.binary_cross_entropy_with_logits(v_real, torch.ones_like(v_real))
-            + F.binary_cross_entropy_with_logits(v_fake, torch.zeros_like(v_fake)))
+    notes = (
+        torch.log(torch.sigmoid(v_real)).mean()
+        + torch.log(1 - torch.sigmoid(v_fake)).mean()
+    )
+    bce = -(
+        F.binary_cross_entropy_with_logits(v_real, torch.ones_like(v_real))
+        + F.binary_cross_entropy_with_logits(v_fake, torch.zeros_like(v_fake))
+    )
     return vdm, notes, bce
 
 
 values = three_forms()
-grads = [torch.cat([g.flatten() for g in torch.autograd.grad(J, list(V_w.parameters()), retain_graph=True)])
-         for J in values]
+grads = [
+    torch.cat(
+        [
+            g.flatten()
+            for g in torch.autograd.grad(J, list(V_w.parameters()), retain_graph=True)
+        ]
+    )
+    for J in values
+]
 values = [float(J.detach()) for J in values]
 assert all(abs(J - values[0]) < 1e-6 for J in values)
 assert all(torch.allclose(g, grads[0], atol=1e-6) for g in grads)
 
 # %% tags=["nbval-check-output"]
-print("J_GAN: VDM form = notes' form = -(BCE_real + BCE_fake):", all(abs(J - values[0]) < 1e-6 for J in values))
+print(
+    "J_GAN: VDM form = notes' form = -(BCE_real + BCE_fake):",
+    all(abs(J - values[0]) < 1e-6 for J in values),
+)
 
 # %% [markdown]
 # The forms are equal as mathematics, not as floating-point programs. With a confident
@@ -190,7 +219,9 @@ v_big = torch.tensor([30.0])
 literal = torch.log(1 - torch.sigmoid(v_big))
 stable = -gan.conjugate_activation(v_big)
 assert torch.isinf(literal).all() and torch.allclose(stable, torch.tensor([-30.0]))
-assert torch.allclose(stable, -F.binary_cross_entropy_with_logits(v_big, torch.zeros(1), reduction="none"))
+assert torch.allclose(
+    stable, -F.binary_cross_entropy_with_logits(v_big, torch.zeros(1), reduction="none")
+)
 print("log(1 - sigmoid(30)) literally:", literal.item(), "  stably:", stable.item())
 
 # %% [markdown]
@@ -212,7 +243,10 @@ P, Q = td.Normal(0.0, 1.0), td.Normal(1.0, 1.5)
 p, q = P.log_prob(x).exp(), Q.log_prob(x).exp()
 D_star = gan.optimal_witness(p / q).exp()
 assert torch.allclose(D_star, p / (p + q))
-assert torch.allclose(gan.optimal_witness(torch.ones(5, dtype=torch.float64)).exp(), torch.full((5,), 0.5, dtype=torch.float64))
+assert torch.allclose(
+    gan.optimal_witness(torch.ones(5, dtype=torch.float64)).exp(),
+    torch.full((5,), 0.5, dtype=torch.float64),
+)
 
 # %% [markdown]
 # ## How the GAN relates to Jensen-Shannon
@@ -235,20 +269,36 @@ assert torch.allclose(gan.optimal_witness(torch.ones(5, dtype=torch.float64)).ex
 
 # %%
 f_js = fdiv.get("js").sympy_f
-assert sp.simplify(sp.expand_log(f_gan - (2 * f_js - (U - 1) * sp.log(2) - 2 * sp.log(2)), force=True)) == 0
+assert (
+    sp.simplify(
+        sp.expand_log(
+            f_gan - (2 * f_js - (U - 1) * sp.log(2) - 2 * sp.log(2)), force=True
+        )
+    )
+    == 0
+)
 seed_everything(1)
 dirichlet = td.Dirichlet(torch.ones(8, dtype=torch.float64))
 gaps = []
 for _ in range(100):
     p8, q8 = dirichlet.sample(), dirichlet.sample()
-    gaps.append(fdiv.discrete("gan", p8, q8) - (2 * fdiv.discrete("js", p8, q8) - 2 * math.log(2)))
+    gaps.append(
+        fdiv.discrete("gan", p8, q8)
+        - (2 * fdiv.discrete("js", p8, q8) - 2 * math.log(2))
+    )
 assert max(abs(g) for g in gaps) < 1e-12
 d_gan, d_js = fdiv.integrate("gan", P, Q), fdiv.integrate("js", P, Q)
 assert abs(d_gan - (2 * d_js - 2 * math.log(2))) < 1e-9
 
 # %% tags=["nbval-check-output"]
-print(f"max |D_GAN - (2 D_JS - 2 log 2)| over 100 random pairs < 1e-12: {max(abs(g) for g in gaps) < 1e-12}")
-print(f"N(0,1) vs N(1,1.5^2):  D_GAN = {d_gan:.6f},  2 D_JS - 2 log 2 = {2 * d_js - 2 * math.log(2):.6f}")
+print(
+    "max |D_GAN - (2 D_JS - 2 log 2)| over 100 random pairs < 1e-12: "
+    f"{max(abs(g) for g in gaps) < 1e-12}"
+)
+print(
+    f"N(0,1) vs N(1,1.5^2):  D_GAN = {d_gan:.6f},  2 D_JS - 2 log 2 = "
+    f"{2 * d_js - 2 * math.log(2):.6f}"
+)
 
 # %% [markdown]
 # ```{warning}
@@ -266,12 +316,18 @@ print(f"N(0,1) vs N(1,1.5^2):  D_GAN = {d_gan:.6f},  2 D_JS - 2 log 2 = {2 * d_j
 
 # %%
 p8 = dirichlet.sample()
-assert abs(fdiv.discrete("gan", p8, p8) + 2 * math.log(2)) < 1e-12  # D_GAN(P||P) = -2 log 2
-assert abs(fdiv.discrete("gan", [0.5, 0.5, 0, 0], [0, 0, 0.5, 0.5])) < 1e-12  # disjoint supports: 0
+# D_GAN(P||P) = -2 log 2
+assert abs(fdiv.discrete("gan", p8, p8) + 2 * math.log(2)) < 1e-12
+# disjoint supports: 0
+assert abs(fdiv.discrete("gan", [0.5, 0.5, 0, 0], [0, 0, 0.5, 0.5])) < 1e-12
 
 # %% tags=["nbval-check-output"]
-print(f"f_GAN(1) = {gan.f_one:.6f} = -2 log 2;  D_GAN(P||P) = {fdiv.discrete('gan', p8, p8):.6f};  "
-      f"disjoint supports: D_GAN = {round(fdiv.discrete('gan', [0.5, 0.5, 0, 0], [0, 0, 0.5, 0.5]), 6) + 0.0:.6f}")
+print(
+    f"f_GAN(1) = {gan.f_one:.6f} = -2 log 2;  D_GAN(P||P) = "
+    f"{fdiv.discrete('gan', p8, p8):.6f};  "
+    "disjoint supports: D_GAN = "
+    f"{round(fdiv.discrete('gan', [0.5, 0.5, 0, 0], [0, 0, 0.5, 0.5]), 6) + 0.0:.6f}"
+)
 
 # %% [markdown]
 # Two conventions meet here. {cite:t}`goodfellow2014gan` state the result as
@@ -286,5 +342,8 @@ print(f"f_GAN(1) = {gan.f_one:.6f} = -2 log 2;  D_GAN(P||P) = {fdiv.discrete('ga
 # trains a discriminator and watches its objective approach this value.
 
 # %%
-J_star = float(torch.trapezoid(p * torch.log(D_star), x) + torch.trapezoid(q * torch.log1p(-D_star), x))
+J_star = float(
+    torch.trapezoid(p * torch.log(D_star), x)
+    + torch.trapezoid(q * torch.log1p(-D_star), x)
+)
 assert abs(J_star - d_gan) < 1e-6

@@ -26,7 +26,8 @@ from fdiv.gan.models import GaussianGenerator, MLPCritic
 from fdiv.gan.objectives import critic_objective, generator_loss
 from fdiv.core.runtime import fast_profile, seed_everything
 
-torch.set_num_threads(1)  # tiny networks: one thread is fastest (and polite on shared CPUs)
+# tiny networks: one thread is fastest (and polite on shared CPUs)
+torch.set_num_threads(1)
 FAST = fast_profile()
 gan = fdiv.get("gan")
 
@@ -63,10 +64,14 @@ D_real, D_fake = torch.sigmoid(v_real), torch.sigmoid(v_fake)
 
 J_formula = torch.log(D_real).mean() + torch.log(1 - D_fake).mean()
 LG_formula = torch.log(1 - D_fake).mean()
-print("critic objective = mean log D(x) + mean log(1 - D(x_hat)):",
-      torch.allclose(critic_objective(gan, v_real, v_fake), J_formula, atol=1e-5))
-print("minimax generator loss = mean log(1 - D(x_hat)):",
-      torch.allclose(generator_loss(gan, v_fake, "minimax"), LG_formula, atol=1e-5))
+print(
+    "critic objective = mean log D(x) + mean log(1 - D(x_hat)):",
+    torch.allclose(critic_objective(gan, v_real, v_fake), J_formula, atol=1e-5),
+)
+print(
+    "minimax generator loss = mean log(1 - D(x_hat)):",
+    torch.allclose(generator_loss(gan, v_fake, "minimax"), LG_formula, atol=1e-5),
+)
 
 # %% [markdown]
 # ## The optimal discriminator
@@ -93,8 +98,10 @@ print("minimax generator loss = mean log(1 - D(x_hat)):",
 
 # %% tags=["nbval-check-output"]
 r = torch.logspace(-3, 3, 61, dtype=torch.float64)
-print("T* = f'(r) = log(r / (1 + r)) = log D*:",
-      torch.allclose(gan.optimal_witness(r), torch.log(r / (1 + r))))
+print(
+    "T* = f'(r) = log(r / (1 + r)) = log D*:",
+    torch.allclose(gan.optimal_witness(r), torch.log(r / (1 + r))),
+)
 
 # %% [markdown]
 # Now a discriminator that has to *learn* $D^\ast$ from samples. The data are
@@ -114,7 +121,7 @@ def train_discriminator(P, Q, steps, batch=256, lr=3e-3, seed=0):
     opt = torch.optim.Adam(V.parameters(), lr=lr)
     for _ in range(steps):
         x, x_hat = P.sample((batch, 1)), Q.sample((batch, 1))
-        loss = -critic_objective(gan, V(x), V(x_hat))   # ascend J = descend -J
+        loss = -critic_objective(gan, V(x), V(x_hat))  # ascend J = descend -J
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -127,9 +134,9 @@ V = train_discriminator(P, Q, steps)
 xs = torch.linspace(-3.5, 4.0, 751)
 with torch.no_grad():
     D_learned = torch.sigmoid(V(xs[:, None]))
-D_star = torch.sigmoid(P.log_prob(xs) - Q.log_prob(xs))    # p / (p + q), computed stably
+D_star = torch.sigmoid(P.log_prob(xs) - Q.log_prob(xs))  # p / (p + q), computed stably
 mix = 0.5 * (P.log_prob(xs).exp() + Q.log_prob(xs).exp())
-where = mix > 0.02                                          # where the samples actually are
+where = mix > 0.02  # where the samples actually are
 err = (D_learned - D_star)[where].abs().max().item()
 print(f"max |D_w - D*| where (p + q)/2 > 0.02: {err:.3f}")
 assert err < 0.08
@@ -137,7 +144,9 @@ assert err < 0.08
 # %% tags=["hide-input"]
 fig, ax = plt.subplots(figsize=(7, 3.2))
 ax.fill_between(xs, P.log_prob(xs).exp(), color="C0", alpha=0.25, label=r"data $p_X$")
-ax.fill_between(xs, Q.log_prob(xs).exp(), color="C3", alpha=0.25, label=r"model $p_\theta$")
+ax.fill_between(
+    xs, Q.log_prob(xs).exp(), color="C3", alpha=0.25, label=r"model $p_\theta$"
+)
 ax.plot(xs, D_star, "k--", lw=2, label=r"$D^\ast = p_X / (p_X + p_\theta)$")
 ax.plot(xs, D_learned, "C2", lw=1.5, label=r"trained $D_w$")
 ax.set_xlabel("$x$")
@@ -159,7 +168,8 @@ with torch.no_grad():
 J_max = 2 * fdiv.integrate("js", P, Q) - math.log(4)
 print(f"J of the trained discriminator: {J_hat:.4f};  2 D_JS - log 4 = {J_max:.4f}")
 assert abs(J_hat - J_max) < 0.03
-assert abs(fdiv.integrate(gan, P, Q) - J_max) < 1e-8      # the GAN's f gives the same number
+# the GAN's f gives the same number
+assert abs(fdiv.integrate(gan, P, Q) - J_max) < 1e-8
 
 # %% [markdown]
 # ## The equilibrium: $D = \tfrac12$
@@ -174,7 +184,10 @@ with torch.no_grad():
     D_eq = torch.sigmoid(V_eq(xs[:, None]))
     J_eq = critic_objective(gan, V_eq(P.sample((n, 1))), V_eq(P.sample((n, 1)))).item()
 dev = (D_eq - 0.5)[P.log_prob(xs).exp() > 0.02].abs().max().item()
-print(f"max |D_w - 1/2| where p_X > 0.02: {dev:.3f};  J = {J_eq:.4f}  (-log 4 = {-math.log(4):.4f})")
+print(
+    f"max |D_w - 1/2| where p_X > 0.02: {dev:.3f};  J = {J_eq:.4f}  (-log 4 = "
+    f"{-math.log(4):.4f})"
+)
 assert dev < 0.05 and abs(J_eq + math.log(4)) < 0.01
 
 # %% [markdown]
@@ -209,18 +222,37 @@ B = v.numel()
 grads = {}
 for mode in ("minimax", "nonsaturating"):
     (gv,) = torch.autograd.grad(generator_loss(gan, v, mode), v)
-    grads[mode] = B * gv                      # the loss is a mean over the batch
+    grads[mode] = B * gv  # the loss is a mean over the batch
 D_v = torch.sigmoid(v.detach())
 print("saturating:     dl/dv = -D      ", torch.allclose(grads["minimax"], -D_v))
-print("non-saturating: dl/dv = -(1 - D)", torch.allclose(grads["nonsaturating"], -(1 - D_v)))
+print(
+    "non-saturating: dl/dv = -(1 - D)",
+    torch.allclose(grads["nonsaturating"], -(1 - D_v)),
+)
 
 # %% tags=["hide-input"]
 fig, ax = plt.subplots(figsize=(6, 3.2))
 d_grid = torch.logspace(-4, 0, 200)
 ax.plot(d_grid, d_grid, "C3", label=r"saturating: $|\ell'| = D$")
 ax.plot(d_grid, 1 - d_grid, "C0", label=r"non-saturating: $|\ell'| = 1 - D$")
-ax.plot(D_v[::6], grads["minimax"].abs()[::6], "o", color="C3", ms=4, mfc="none", label="autograd")
-ax.plot(D_v[::6], grads["nonsaturating"].abs()[::6], "s", color="C0", ms=4, mfc="none", label="autograd")
+ax.plot(
+    D_v[::6],
+    grads["minimax"].abs()[::6],
+    "o",
+    color="C3",
+    ms=4,
+    mfc="none",
+    label="autograd",
+)
+ax.plot(
+    D_v[::6],
+    grads["nonsaturating"].abs()[::6],
+    "s",
+    color="C0",
+    ms=4,
+    mfc="none",
+    label="autograd",
+)
 ax.set_xscale("log")
 ax.set_xlabel(r"$D_w(g_\theta(z))$  (the discriminator's belief that the fake is real)")
 ax.set_ylabel(r"$|\partial \ell / \partial v|$")
@@ -235,7 +267,7 @@ plt.show()
 # true of the equilibrium: when $D \equiv \tfrac12$ the weights $D$ and $1 - D$ coincide and the
 # two generator gradients are identical. Away from it the two updates descend *different*
 # functions. Freeze the discriminator at its optimum $D^\ast$ for the current $\theta_0$; then
-# (Goodfellow et al. {cite}`goodfellow2014gan` for the first, Arjovsky and Bottou, 2017, for the second)
+# ({cite:t}`goodfellow2014gan` for the first, {cite:t}`arjovsky2017towards` for the second)
 #
 # $$
 # \nabla_\theta \mathbb{E}_{P_\theta}[\log(1 - D^\ast)] \big|_{\theta_0}
@@ -262,14 +294,16 @@ def model(mu):
 
 mu0, h = 1.0, 1e-4
 log_D_star = P64.log_prob(x) - torch.logaddexp(P64.log_prob(x), model(mu0).log_prob(x))
-log_1m_D_star = model(mu0).log_prob(x) - torch.logaddexp(P64.log_prob(x), model(mu0).log_prob(x))
+log_1m_D_star = model(mu0).log_prob(x) - torch.logaddexp(
+    P64.log_prob(x), model(mu0).log_prob(x)
+)
 
 
-def expect(mu, h_of_x):   # E_{N(mu, 1)}[h(x)] by the trapezoid rule
+def expect(mu, h_of_x):  # E_{N(mu, 1)}[h(x)] by the trapezoid rule
     return torch.trapezoid(model(mu).log_prob(x).exp() * h_of_x, x).item()
 
 
-def ddmu(F, at=mu0):       # central finite difference
+def ddmu(F, at=mu0):  # central finite difference
     return (F(at + h) - F(at - h)) / (2 * h)
 
 
@@ -277,17 +311,25 @@ def js(mu):
     return fdiv.integrate("js", P64, model(mu))
 
 
-def kl_model_data(mu):     # KL(P_theta || P_X) = D_reverse_kl(P_X || P_theta)
+def kl_model_data(mu):  # KL(P_theta || P_X) = D_reverse_kl(P_X || P_theta)
     return fdiv.integrate("reverse_kl", P64, model(mu))
 
 
 sat = ddmu(lambda mu: expect(mu, log_1m_D_star))
 nonsat = ddmu(lambda mu: expect(mu, -log_D_star))
-print("saturating gradient     = d/dmu 2 JS:        ", math.isclose(sat, ddmu(lambda m: 2 * js(m)), rel_tol=1e-5))
-print("non-saturating gradient = d/dmu (KL - 2 JS): ",
-      math.isclose(nonsat, ddmu(lambda m: kl_model_data(m) - 2 * js(m)), rel_tol=1e-5))
-print("both objectives are flat at P_theta = P_X (mu = 0):",
-      abs(ddmu(lambda m: 2 * js(m), at=0.0)) < 1e-6 and abs(ddmu(lambda m: kl_model_data(m) - 2 * js(m), at=0.0)) < 1e-6)
+print(
+    "saturating gradient     = d/dmu 2 JS:        ",
+    math.isclose(sat, ddmu(lambda m: 2 * js(m)), rel_tol=1e-5),
+)
+print(
+    "non-saturating gradient = d/dmu (KL - 2 JS): ",
+    math.isclose(nonsat, ddmu(lambda m: kl_model_data(m) - 2 * js(m)), rel_tol=1e-5),
+)
+print(
+    "both objectives are flat at P_theta = P_X (mu = 0):",
+    abs(ddmu(lambda m: 2 * js(m), at=0.0)) < 1e-6
+    and abs(ddmu(lambda m: kl_model_data(m) - 2 * js(m), at=0.0)) < 1e-6,
+)
 
 # %% [markdown]
 # ## Several discriminator steps per generator step
@@ -317,17 +359,33 @@ def run(k, steps, seed=0):
         trace["J"].append(logs["divergence_estimate"])
         trace["exact"].append(fdiv.integrate(gan, P, Q_now))
 
-    train(divergence="gan", dataset="mixture1d",
-          dataset_params=dict(weights=[1.0], means=[0.0], stds=[1.0]),   # P_X = N(0, 1)
-          steps=steps, batch_size=256, lr_g=1e-2, lr_d=2e-3, critic_steps=k,
-          generator_loss="minimax", generator=G, critic=V, callback=record,
-          log_every=10, seed=seed, device="cpu", progress=False)
+    train(
+        divergence="gan",
+        dataset="mixture1d",
+        dataset_params=dict(weights=[1.0], means=[0.0], stds=[1.0]),  # P_X = N(0, 1)
+        steps=steps,
+        batch_size=256,
+        lr_g=1e-2,
+        lr_d=2e-3,
+        critic_steps=k,
+        generator_loss="minimax",
+        generator=G,
+        critic=V,
+        callback=record,
+        log_every=10,
+        seed=seed,
+        device="cpu",
+        progress=False,
+    )
     return trace
 
 
 steps = 150 if FAST else 300
 traces = {k: run(k, steps) for k in (1, 5)}
-gap = {k: sum(e - j for e, j in zip(t["exact"], t["J"])) / len(t["J"]) for k, t in traces.items()}
+gap = {
+    k: sum(e - j for e, j in zip(t["exact"], t["J"])) / len(t["J"])
+    for k, t in traces.items()
+}
 print({k: round(v, 3) for k, v in gap.items()})
 assert gap[5] < gap[1]
 
@@ -335,9 +393,25 @@ assert gap[5] < gap[1]
 fig, ax = plt.subplots(figsize=(7, 3.2))
 for k, c in ((1, "C3"), (5, "C0")):
     t = traces[k]
-    ax.plot(t["step"], t["exact"], color=c, lw=2, alpha=0.5, label=f"exact $D_{{GAN}}$, k = {k}")
-    ax.plot(t["step"], t["J"], color=c, lw=1, ls="--", label=rf"discriminator's $\hat J$, k = {k}")
-ax.axhline(-math.log(4), color="k", lw=0.8, ls=":", label=r"$-\log 4$ ($P_\theta = P_X$)")
+    ax.plot(
+        t["step"],
+        t["exact"],
+        color=c,
+        lw=2,
+        alpha=0.5,
+        label=f"exact $D_{{GAN}}$, k = {k}",
+    )
+    ax.plot(
+        t["step"],
+        t["J"],
+        color=c,
+        lw=1,
+        ls="--",
+        label=rf"discriminator's $\hat J$, k = {k}",
+    )
+ax.axhline(
+    -math.log(4), color="k", lw=0.8, ls=":", label=r"$-\log 4$ ($P_\theta = P_X$)"
+)
 ax.set_xlabel("generator step")
 ax.set_ylabel("value")
 ax.legend(frameon=False, fontsize="small", ncol=2)

@@ -23,7 +23,8 @@ import fdiv
 from fdiv.gan import objectives
 from fdiv.core.runtime import fast_profile, seed_everything
 
-torch.set_num_threads(1)  # tiny tensors: one thread is fastest, and avoids contention on shared CPUs
+# tiny tensors: one thread is fastest, and avoids contention on shared CPUs
+torch.set_num_threads(1)
 seed_everything(0)
 FAST = fast_profile()
 gan = fdiv.get("gan")
@@ -67,8 +68,13 @@ print(f"max_w J_GAN = 2 D_JS - 2 log 2 = {J_MAX:.4f}")
 # %%
 STEPS = 400 if FAST else 1000
 torch.manual_seed(0)
-V_w = torch.nn.Sequential(torch.nn.Linear(1, 32), torch.nn.SiLU(), torch.nn.Linear(32, 32), torch.nn.SiLU(),
-                          torch.nn.Linear(32, 1))
+V_w = torch.nn.Sequential(
+    torch.nn.Linear(1, 32),
+    torch.nn.SiLU(),
+    torch.nn.Linear(32, 32),
+    torch.nn.SiLU(),
+    torch.nn.Linear(32, 1),
+)
 opt = torch.optim.Adam(V_w.parameters(), lr=1e-2)
 sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, STEPS, eta_min=5e-4)
 bce_history = []
@@ -94,14 +100,25 @@ x_real, x_fake = P.sample((200_000, 1)), Q.sample((200_000, 1))
 with torch.no_grad():
     v_real, v_fake = V_w(x_real).squeeze(1), V_w(x_fake).squeeze(1)
     J = float(objectives.critic_objective(gan, v_real, v_fake))
-    bce_pooled = float(F.binary_cross_entropy_with_logits(torch.cat([v_real, v_fake]),
-                                                          torch.cat([torch.ones_like(v_real), torch.zeros_like(v_fake)])))
-    log_d_real, log_1md_fake = F.logsigmoid(v_real), -F.softplus(v_fake)  # log D on real, log(1 - D) on fake
-J_stderr = math.sqrt(float(log_d_real.var()) / len(v_real) + float(log_1md_fake.var()) / len(v_fake))
-print(f"held-out: J_GAN = {J:.4f} +- {J_stderr:.4f},  -2 x pooled BCE = {-2 * bce_pooled:.4f},  "
-      f"max J = {J_MAX:.4f}")
-assert abs(J - (-2 * bce_pooled)) < 1e-5              # the classifier's objective is J_GAN
-assert J <= J_MAX + 4 * J_stderr and J > J_MAX - 0.02  # ... and it nearly attains the maximum
+    bce_pooled = float(
+        F.binary_cross_entropy_with_logits(
+            torch.cat([v_real, v_fake]),
+            torch.cat([torch.ones_like(v_real), torch.zeros_like(v_fake)]),
+        )
+    )
+    # log D on real, log(1 - D) on fake
+    log_d_real, log_1md_fake = F.logsigmoid(v_real), -F.softplus(v_fake)
+J_stderr = math.sqrt(
+    float(log_d_real.var()) / len(v_real) + float(log_1md_fake.var()) / len(v_fake)
+)
+print(
+    f"held-out: J_GAN = {J:.4f} +- {J_stderr:.4f},  -2 x pooled BCE = "
+    f"{-2 * bce_pooled:.4f},  "
+    f"max J = {J_MAX:.4f}"
+)
+assert abs(J - (-2 * bce_pooled)) < 1e-5  # the classifier's objective is J_GAN
+# ... and it nearly attains the maximum
+assert J <= J_MAX + 4 * J_stderr and J > J_MAX - 0.02
 
 # %% [markdown]
 # The cross-entropy a classifier minimises and the objective a GAN discriminator maximises
@@ -132,10 +149,14 @@ n = 5_000 if FAST else 20_000
 torch.manual_seed(2)
 xs = torch.cat([P.sample((n,)), Q.sample((n,))]).double().numpy()
 ys = np.concatenate([np.ones(n), np.zeros(n)])
-logreg = LogisticRegression(C=1e6, max_iter=1000).fit(np.stack([xs, xs**2], 1), ys)  # C large: no penalty
+# C large: no penalty
+logreg = LogisticRegression(C=1e6, max_iter=1000).fit(np.stack([xs, xs**2], 1), ys)
 true_coef = np.array([-2 / 4.5, -(0.5 - 1 / 4.5)])
 true_intercept = math.log(1.5) + 1 / 4.5
-assert np.allclose(logreg.coef_[0], true_coef, atol=0.1) and abs(logreg.intercept_[0] - true_intercept) < 0.1
+assert (
+    np.allclose(logreg.coef_[0], true_coef, atol=0.1)
+    and abs(logreg.intercept_[0] - true_intercept) < 0.1
+)
 
 
 def features(points):
@@ -148,8 +169,12 @@ v_lr_real = torch.from_numpy(logreg.decision_function(features(x_real)))
 v_lr_fake = torch.from_numpy(logreg.decision_function(features(x_fake)))
 J_logreg = float(objectives.critic_objective(gan, v_lr_real, v_lr_fake))
 assert abs(J_logreg - J_MAX) < 0.01
-print(f"logistic regression: coefficients {logreg.coef_[0].round(3)} (true {true_coef.round(3)}), "
-      f"intercept {logreg.intercept_[0]:.3f} (true {true_intercept:.3f}); held-out J_GAN = {J_logreg:.4f}")
+print(
+    f"logistic regression: coefficients {logreg.coef_[0].round(3)} (true "
+    f"{true_coef.round(3)}), "
+    f"intercept {logreg.intercept_[0]:.3f} (true {true_intercept:.3f}); held-out J_GAN "
+    f"= {J_logreg:.4f}"
+)
 
 # %% tags=["hide-input"]
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.8))
@@ -177,7 +202,9 @@ plt.show()
 # discriminator, thresholded at $\tfrac12$, gets there:
 
 # %%
-accuracy = 0.5 * (float((v_real > 0).float().mean()) + float((v_fake <= 0).float().mean()))
+accuracy = 0.5 * (
+    float((v_real > 0).float().mean()) + float((v_fake <= 0).float().mean())
+)
 bayes = 0.5 * (1 + fdiv.integrate("total_variation", P, Q))
 assert abs(accuracy - bayes) < 0.01
 print(f"held-out accuracy {accuracy:.4f}, Bayes accuracy (1 + TV)/2 = {bayes:.4f}")
@@ -205,9 +232,13 @@ print(f"held-out accuracy {accuracy:.4f}, Bayes accuracy (1 + TV)/2 = {bayes:.4f
 thetas = np.linspace(-3, 3, 61)
 value = np.array([fdiv.integrate("gan", P, td.Normal(float(th), 1.0)) for th in thetas])
 assert thetas[value.argmin()] == 0.0 and abs(value.min() + math.log(4)) < 1e-9
-assert np.all(np.diff(value[thetas >= 0]) > 0) and np.all(np.diff(value[thetas <= 0]) < 0)
+assert np.all(np.diff(value[thetas >= 0]) > 0) and np.all(
+    np.diff(value[thetas <= 0]) < 0
+)
 p_same = P.log_prob(x).exp()
-assert torch.allclose(gan.optimal_witness(p_same / p_same).exp(), torch.full_like(x, 0.5))
+assert torch.allclose(
+    gan.optimal_witness(p_same / p_same).exp(), torch.full_like(x, 0.5)
+)
 
 # %% tags=["hide-input"]
 fig, ax = plt.subplots(figsize=(5.5, 3.5))

@@ -32,7 +32,8 @@ from fdiv.datasets import get_dataset
 from fdiv.core.runtime import default_device, fast_profile
 from fdiv.gan.training import train
 
-torch.set_num_threads(1)  # small networks on 8x8 images: one thread is fastest on a shared CPU
+# small networks on 8x8 images: one thread is fastest on a shared CPU
+torch.set_num_threads(1)
 FAST = fast_profile()
 DEVICE = default_device()
 
@@ -48,16 +49,27 @@ DEVICE = default_device()
 # copies overlap.
 
 # %% tags=["nbval-check-output"]
-kernel = torch.arange(1.0, 10.0).reshape(1, 1, 3, 3)          # a 3 x 3 kernel with entries 1..9
+kernel = torch.arange(1.0, 10.0).reshape(1, 1, 3, 3)  # a 3 x 3 kernel with entries 1..9
 one = torch.zeros(1, 1, 2, 2)
 one[0, 0, 0, 0] = 1.0
 out_one = F.conv_transpose2d(one, kernel, stride=2)
-print("input with one nonzero pixel -> output", tuple(out_one.shape), "\n", out_one[0, 0].int())
+print(
+    "input with one nonzero pixel -> output",
+    tuple(out_one.shape),
+    "\n",
+    out_one[0, 0].int(),
+)
 two = torch.zeros(1, 1, 2, 2)
 two[0, 0, 0, :] = 1.0
 out_two = F.conv_transpose2d(two, kernel, stride=2)
-print("two neighbouring pixels: two copies, 2 apart, overlapping in one column\n", out_two[0, 0].int())
-assert torch.equal(out_one[0, 0, :3, :3], kernel[0, 0]) and out_two[0, 0, 0, 2] == kernel[0, 0, 0, 2] + kernel[0, 0, 0, 0]
+print(
+    "two neighbouring pixels: two copies, 2 apart, overlapping in one column\n",
+    out_two[0, 0].int(),
+)
+assert (
+    torch.equal(out_one[0, 0, :3, :3], kernel[0, 0])
+    and out_two[0, 0, 0, 2] == kernel[0, 0, 0, 2] + kernel[0, 0, 0, 0]
+)
 
 # %% [markdown]
 # Why "transposed"? A convolution is a linear map $x \mapsto Cx$; written as a matrix, $C$ is
@@ -68,11 +80,12 @@ assert torch.equal(out_one[0, 0, :3, :3], kernel[0, 0]) and out_two[0, 0, 0, 2] 
 
 # %% tags=["nbval-check-output"]
 g = torch.Generator().manual_seed(0)
-w = torch.randn(3, 5, 4, 4, generator=g, dtype=torch.float64)    # 5 channels -> 3 channels, k = 4
+# 5 channels -> 3 channels, k = 4
+w = torch.randn(3, 5, 4, 4, generator=g, dtype=torch.float64)
 x = torch.randn(2, 5, 8, 8, generator=g, dtype=torch.float64)
 y = torch.randn(2, 3, 4, 4, generator=g, dtype=torch.float64)
-lhs = (F.conv2d(x, w, stride=2, padding=1) * y).sum()             # <C x, y>
-rhs = (x * F.conv_transpose2d(y, w, stride=2, padding=1)).sum()   # <x, C^T y>
+lhs = (F.conv2d(x, w, stride=2, padding=1) * y).sum()  # <C x, y>
+rhs = (x * F.conv_transpose2d(y, w, stride=2, padding=1)).sum()  # <x, C^T y>
 print("<conv(x), y> = <x, conv_transpose(y)>:", torch.allclose(lhs, rhs))
 
 # %% [markdown]
@@ -91,6 +104,7 @@ print("<conv(x), y> = <x, conv_transpose(y)>:", torch.allclose(lhs, rhs))
 # exactly, $H_{\mathrm{transposed}} = 2 H_{\mathrm{in}}$, and the convolution halve it. The cell
 # compares both formulas with PyTorch over a range of settings.
 
+
 # %% tags=["nbval-check-output"]
 def conv_size(h, k, s, p):
     return (h + 2 * p - k) // s + 1
@@ -108,15 +122,27 @@ for h in range(1, 12):
                 for a in range(0, s):
                     t = torch.zeros(1, 1, h, h)
                     if h + 2 * p >= k:
-                        agree &= F.conv2d(t, torch.zeros(1, 1, k, k), stride=s, padding=p).shape[-1] == conv_size(h, k, s, p)
+                        agree &= F.conv2d(
+                            t, torch.zeros(1, 1, k, k), stride=s, padding=p
+                        ).shape[-1] == conv_size(h, k, s, p)
                     out = transposed_size(h, k, s, p, a)
                     if out > 0:
-                        got = F.conv_transpose2d(t, torch.zeros(1, 1, k, k), stride=s, padding=p, output_padding=a)
+                        got = F.conv_transpose2d(
+                            t,
+                            torch.zeros(1, 1, k, k),
+                            stride=s,
+                            padding=p,
+                            output_padding=a,
+                        )
                         agree &= got.shape[-1] == out
                         checked += 1
 print(f"both size formulas agree with PyTorch on {checked} settings:", agree)
-print("k=4, s=2, p=1 doubles:", [transposed_size(h, 4, 2, 1) for h in (2, 4, 7, 14)], " and halves:",
-      [conv_size(h, 4, 2, 1) for h in (4, 8, 14, 28)])
+print(
+    "k=4, s=2, p=1 doubles:",
+    [transposed_size(h, 4, 2, 1) for h in (2, 4, 7, 14)],
+    " and halves:",
+    [conv_size(h, 4, 2, 1) for h in (4, 8, 14, 28)],
+)
 
 # %% [markdown]
 # ## The library's DC-GAN, traced
@@ -132,10 +158,19 @@ print("k=4, s=2, p=1 doubles:", [transposed_size(h, 4, 2, 1) for h in (2, 4, 7, 
 # %% tags=["nbval-check-output"]
 digits = get_dataset("digits")
 G, V = default_models(digits)
-print("generator g_theta(z)\n" + format_trace(trace_shapes(G, torch.zeros(2, G.latent_dim))))
-print("\ncritic V_w(x)\n" + format_trace(trace_shapes(V, torch.zeros(2, *digits.shape))))
-print("\nparameters: generator", sum(p.numel() for p in G.parameters()),
-      " critic", sum(p.numel() for p in V.parameters()))
+print(
+    "generator g_theta(z)\n"
+    + format_trace(trace_shapes(G, torch.zeros(2, G.latent_dim)))
+)
+print(
+    "\ncritic V_w(x)\n" + format_trace(trace_shapes(V, torch.zeros(2, *digits.shape)))
+)
+print(
+    "\nparameters: generator",
+    sum(p.numel() for p in G.parameters()),
+    " critic",
+    sum(p.numel() for p in V.parameters()),
+)
 
 # %% [markdown]
 # ```{note}
@@ -153,10 +188,16 @@ C, h, w_ = reshape.shape
 z = torch.randn(5, dense.in_features, generator=torch.Generator().manual_seed(0))
 with torch.no_grad():
     as_dense = reshape(dense(z))
-    kernel_T = dense.weight.t().reshape(dense.in_features, C, h, w_)     # (in channels, out channels, kH, kW)
-    as_transposed_conv = F.conv_transpose2d(z[:, :, None, None], kernel_T, bias=dense.bias)
-print(f"linear {dense.in_features} -> {C}x{h}x{w_} equals a {h}x{w_} transposed convolution of a 1x1 input:",
-      torch.allclose(as_dense, as_transposed_conv, atol=1e-6))
+    # (in channels, out channels, kH, kW)
+    kernel_T = dense.weight.t().reshape(dense.in_features, C, h, w_)
+    as_transposed_conv = F.conv_transpose2d(
+        z[:, :, None, None], kernel_T, bias=dense.bias
+    )
+print(
+    f"linear {dense.in_features} -> {C}x{h}x{w_} equals a {h}x{w_} transposed "
+    "convolution of a 1x1 input:",
+    torch.allclose(as_dense, as_transposed_conv, atol=1e-6),
+)
 
 # %% [markdown]
 # ## Training on the digits
@@ -173,27 +214,49 @@ print(f"linear {dense.in_features} -> {C}x{h}x{w_} equals a {h}x{w_} transposed 
 
 # %%
 STEPS = 150 if FAST else 1500
-result = train(divergence="gan", dataset="digits", steps=STEPS, seed=0, device=DEVICE, progress=False)
+result = train(
+    divergence="gan",
+    dataset="digits",
+    steps=STEPS,
+    seed=0,
+    device=DEVICE,
+    progress=False,
+)
 m = result.metrics
-print(f"{STEPS} steps in {m['seconds']:.1f} s;  classes covered: {m['classes_covered']} / 10;  "
-      f"Frechet distance {m['frechet_distance']:.1f} (real vs real: {m['frechet_distance_real']:.1f})")
+print(
+    f"{STEPS} steps in {m['seconds']:.1f} s;  classes covered: {m['classes_covered']} "
+    "/ 10;  "
+    f"Frechet distance {m['frechet_distance']:.1f} (real vs real: "
+    f"{m['frechet_distance_real']:.1f})"
+)
 samples = result.sample(64, seed=1)
 assert samples.shape == (64, 1, 8, 8) and samples.abs().max() <= 1
 assert m["frechet_distance"] > m["frechet_distance_real"] > 0
 if not FAST:
-    assert m["classes_covered"] >= 8 and m["frechet_distance"] < 10 * m["frechet_distance_real"]
+    assert (
+        m["classes_covered"] >= 8
+        and m["frechet_distance"] < 10 * m["frechet_distance_real"]
+    )
 
 # %% tags=["hide-input"]
 real, _ = digits.images("test")
 fig, axes = plt.subplots(1, 2, figsize=(9, 4.6))
 plots.plot_image_grid(real[:64], nrow=8, ax=axes[0], title="real digits (held out)")
-plots.plot_image_grid(samples, nrow=8, ax=axes[1], title=f"DC-GAN samples after {STEPS} steps")
+plots.plot_image_grid(
+    samples, nrow=8, ax=axes[1], title=f"DC-GAN samples after {STEPS} steps"
+)
 fig.tight_layout()
 plt.show()
 
 # %% tags=["hide-input"]
-fig = plots.plot_curves(result.history, smooth=10, divergence_label=r"critic's $\hat J$ (GAN: $2 D_{JS} - \log 4$)")
-fig.axes[1].axhline(-torch.log(torch.tensor(4.0)).item(), color="k", ls=":", lw=1, label=r"$-\log 4$")
+fig = plots.plot_curves(
+    result.history,
+    smooth=10,
+    divergence_label=r"critic's $\hat J$ (GAN: $2 D_{JS} - \log 4$)",
+)
+fig.axes[1].axhline(
+    -torch.log(torch.tensor(4.0)).item(), color="k", ls=":", lw=1, label=r"$-\log 4$"
+)
 fig.axes[1].legend(frameon=False)
 plt.show()
 
@@ -217,21 +280,38 @@ plt.show()
 # %%
 try:
     import torchvision  # noqa: F401  (only needed to download MNIST)
+
     HAVE_TORCHVISION = True
 except Exception:  # not installed, or built for another torch
     HAVE_TORCHVISION = False
 
 if torch.cuda.is_available() and not fast_profile() and HAVE_TORCHVISION:
     from fdiv.datasets.images import DatasetUnavailableError
+
     try:
-        mnist_run = train(divergence="gan", dataset="mnist", steps=5000, seed=0, device=DEVICE, progress=True)
+        mnist_run = train(
+            divergence="gan",
+            dataset="mnist",
+            steps=5000,
+            seed=0,
+            device=DEVICE,
+            progress=True,
+        )
     except DatasetUnavailableError as err:
         print("MNIST is not available here:", err)
     else:
         mm = mnist_run.metrics
-        print(f"MNIST: classes covered {mm['classes_covered']} / 10, Frechet distance "
-              f"{mm['frechet_distance']:.1f} (real vs real {mm['frechet_distance_real']:.1f})")
-        plots.plot_image_grid(mnist_run.sample(64, seed=1), nrow=8, title="DC-GAN on MNIST")
+        print(
+            f"MNIST: classes covered {mm['classes_covered']} / 10, Frechet distance "
+            f"{mm['frechet_distance']:.1f} (real vs real "
+            f"{mm['frechet_distance_real']:.1f})"
+        )
+        plots.plot_image_grid(
+            mnist_run.sample(64, seed=1), nrow=8, title="DC-GAN on MNIST"
+        )
         plt.show()
 else:
-    print("skipped the MNIST run: it needs a CUDA GPU, torchvision and the default (not fast) profile")
+    print(
+        "skipped the MNIST run: it needs a CUDA GPU, torchvision and the default (not "
+        "fast) profile"
+    )

@@ -21,7 +21,8 @@ from fdiv.core.runtime import default_device, fast_profile
 from fdiv.course.chapters import shared_folder
 from fdiv.gan.training import train
 
-torch.set_num_threads(1)  # small networks on 8x8 images: one thread is fastest on a shared CPU
+# small networks on 8x8 images: one thread is fastest on a shared CPU
+torch.set_num_threads(1)
 FAST = fast_profile()
 DEVICE = default_device()
 
@@ -61,7 +62,10 @@ G0, V0 = default_models(digits, conditional=True)
 labels = torch.tensor([3, 7])
 print("generator g_theta(z, y), labels", labels.tolist())
 print(format_trace(trace_shapes(G0, torch.zeros(2, G0.latent_dim), labels)))
-print("critic score V_w(x, y) has shape", tuple(V0(torch.zeros(2, *digits.shape), labels).shape))
+print(
+    "critic score V_w(x, y) has shape",
+    tuple(V0(torch.zeros(2, *digits.shape), labels).shape),
+)
 
 # %% [markdown]
 # ## Training
@@ -73,8 +77,16 @@ print("critic score V_w(x, y) has shape", tuple(V0(torch.zeros(2, *digits.shape)
 # %%
 STEPS = 200 if FAST else 1500
 CHECKPOINT_DIR = shared_folder("conditional-digits")
-result = train(divergence="gan", dataset="digits", conditional=True, steps=STEPS, seed=0,
-               device=DEVICE, progress=False, out=CHECKPOINT_DIR)
+result = train(
+    divergence="gan",
+    dataset="digits",
+    conditional=True,
+    steps=STEPS,
+    seed=0,
+    device=DEVICE,
+    progress=False,
+    out=CHECKPOINT_DIR,
+)
 G = result.generator
 m = result.metrics
 print(f"{STEPS} steps in {m['seconds']:.1f} s; checkpoint: {result.checkpoint}")
@@ -90,16 +102,22 @@ print(f"{STEPS} steps in {m['seconds']:.1f} s; checkpoint: {result.checkpoint}")
 g = torch.Generator().manual_seed(1)
 n_per_label = 10
 z = torch.randn(n_per_label, G.latent_dim, generator=g)
-y = torch.arange(10).repeat_interleave(n_per_label)            # 0,0,...,0,1,1,...,9
+y = torch.arange(10).repeat_interleave(n_per_label)  # 0,0,...,0,1,1,...,9
 G.eval()
 with torch.no_grad():
-    grid = G(z.repeat(10, 1).to(DEVICE), y.to(DEVICE)).cpu()   # row y, column j: g(z_j, y)
+    # row y, column j: g(z_j, y)
+    grid = G(z.repeat(10, 1).to(DEVICE), y.to(DEVICE)).cpu()
 assert grid.shape == (100, 1, 8, 8)
 
 # %% tags=["hide-input"]
 fig, ax = plt.subplots(figsize=(5.5, 5.5))
-plots.plot_image_grid(grid, nrow=n_per_label, labels=y, ax=ax,
-                      title=f"conditional DC-GAN, {STEPS} steps: row = label, column = same z")
+plots.plot_image_grid(
+    grid,
+    nrow=n_per_label,
+    labels=y,
+    ax=ax,
+    title=f"conditional DC-GAN, {STEPS} steps: row = label, column = same z",
+)
 ax.set_ylabel("label $y$")
 plt.show()
 
@@ -113,9 +131,11 @@ plt.show()
 # whose digits were as recognisable as real ones would score the same.
 
 # %%
-print(f"class accuracy of generated digits: {m['class_accuracy']:.3f}   "
-      f"judge's accuracy on real held-out digits: {m['real_accuracy']:.3f}   "
-      f"ratio: {m['accuracy_ratio']:.3f}")
+print(
+    f"class accuracy of generated digits: {m['class_accuracy']:.3f}   "
+    f"judge's accuracy on real held-out digits: {m['real_accuracy']:.3f}   "
+    f"ratio: {m['accuracy_ratio']:.3f}"
+)
 assert 0.9 < m["real_accuracy"] <= 1.0
 assert m["class_accuracy"] > (0.5 if FAST else 0.8)
 
@@ -130,7 +150,9 @@ pred_test = image_metrics.predict(x_test, judge)
 per_label_fake, per_label_real = [], []
 for label in range(10):
     fake = result.sample(200, seed=100 + label, labels=label)
-    per_label_fake.append((image_metrics.predict(fake, judge) == label).float().mean().item())
+    per_label_fake.append(
+        (image_metrics.predict(fake, judge) == label).float().mean().item()
+    )
     per_label_real.append((pred_test[y_test == label] == label).float().mean().item())
 print("generated:", " ".join(f"{a:.2f}" for a in per_label_fake))
 print("real:     ", " ".join(f"{a:.2f}" for a in per_label_real))
@@ -140,7 +162,13 @@ assert min(per_label_real) > 0.8
 fig, ax = plt.subplots(figsize=(7, 3))
 pos = torch.arange(10)
 ax.bar(pos - 0.2, per_label_real, width=0.4, color="0.6", label="real held-out digits")
-ax.bar(pos + 0.2, per_label_fake, width=0.4, color="C0", label=r"generated $g_\theta(z, y)$")
+ax.bar(
+    pos + 0.2,
+    per_label_fake,
+    width=0.4,
+    color="C0",
+    label=r"generated $g_\theta(z, y)$",
+)
 ax.set_xticks(pos.tolist())
 ax.set_xlabel("label $y$")
 ax.set_ylabel("classified as $y$")

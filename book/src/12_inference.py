@@ -32,7 +32,8 @@ from fdiv.core.runtime import fast_profile
 from fdiv.course.chapters import shared_folder
 from fdiv.gan.training import load_checkpoint, models_from_checkpoint, train
 
-torch.set_num_threads(1)  # small networks on 8x8 images: one thread is fastest on a shared CPU
+# small networks on 8x8 images: one thread is fastest on a shared CPU
+torch.set_num_threads(1)
 FAST = fast_profile()
 WORK = Path(tempfile.mkdtemp(prefix="fdiv-inference-"))
 
@@ -43,23 +44,34 @@ WORK = Path(tempfile.mkdtemp(prefix="fdiv-inference-"))
 # conditional model of the `digits`), we use it; otherwise, e.g. when this chapter runs on its own,
 # we train a small conditional DC-GAN here, with fewer steps than chapter 11.
 
+
 # %%
 def usable(path):
-    """A readable checkpoint of a conditional digits model that this version of fdiv can rebuild."""
+    """A readable checkpoint of a conditional digits model that fdiv can rebuild."""
     try:
         ck = load_checkpoint(path)
         models_from_checkpoint(ck)
     except (ValueError, KeyError):
         return False
-    return bool(ck["config"].get("conditional")) and ck["dataset_spec"]["name"] == "digits"
+    return (
+        bool(ck["config"].get("conditional")) and ck["dataset_spec"]["name"] == "digits"
+    )
 
 
 CHECKPOINT = shared_folder("conditional-digits") / "checkpoint.pt"
 if usable(CHECKPOINT):
     print("using chapter 11's checkpoint")
 else:
-    run = train(divergence="gan", dataset="digits", conditional=True, steps=150 if FAST else 600,
-                seed=0, device="cpu", progress=False, out=WORK / "run")
+    run = train(
+        divergence="gan",
+        dataset="digits",
+        conditional=True,
+        steps=150 if FAST else 600,
+        seed=0,
+        device="cpu",
+        progress=False,
+        out=WORK / "run",
+    )
     CHECKPOINT = Path(run.checkpoint)
     print("trained a small conditional DC-GAN for this chapter")
 ck = load_checkpoint(CHECKPOINT)
@@ -76,17 +88,24 @@ print(f"checkpoint after {ck['step']} training steps: {CHECKPOINT}")
 # save a generator-only file for deployment.
 
 # %%
-G, critic, config = models_from_checkpoint(ck)                 # on the CPU
+G, critic, config = models_from_checkpoint(ck)  # on the CPU
 n_generator = sum(p.numel() for p in G.parameters())
 n_critic = sum(p.numel() for p in critic.parameters())
-del critic                                                    # inference never uses it
-G.eval()                                                      # see the next cell
+del critic  # inference never uses it
+G.eval()  # see the next cell
 
-slim = {"config": ck["config"], "dataset_spec": ck["dataset_spec"], "generator": ck["generator"]}
+slim = {
+    "config": ck["config"],
+    "dataset_spec": ck["dataset_spec"],
+    "generator": ck["generator"],
+}
 torch.save(slim, WORK / "generator.pt")
 size_full, size_slim = CHECKPOINT.stat().st_size, (WORK / "generator.pt").stat().st_size
 print(f"parameters: generator {n_generator:,}, discarded critic {n_critic:,}")
-print(f"file size: training checkpoint {size_full / 1e3:.0f} kB, generator only {size_slim / 1e3:.0f} kB")
+print(
+    f"file size: training checkpoint {size_full / 1e3:.0f} kB, generator only "
+    f"{size_slim / 1e3:.0f} kB"
+)
 assert size_slim < 0.5 * size_full
 
 # %% [markdown]
@@ -102,9 +121,17 @@ y = torch.arange(16) % 10
 with torch.no_grad():
     alone = G(z[:1], y[:1])
     in_batch = G(z, y)[:1]
-    in_batch_train = copy.deepcopy(G).train()(z, y)[:1]   # a copy: train mode would update G's running averages
-print("eval mode:  a sample does not depend on its batch:", torch.allclose(alone, in_batch, atol=1e-6))
-print("train mode: it does:                               ", not torch.allclose(alone, in_batch_train, atol=1e-3))
+    in_batch_train = copy.deepcopy(G).train()(z, y)[
+        :1
+    ]  # a copy: train mode would update G's running averages
+print(
+    "eval mode:  a sample does not depend on its batch:",
+    torch.allclose(alone, in_batch, atol=1e-6),
+)
+print(
+    "train mode: it does:                               ",
+    not torch.allclose(alone, in_batch_train, atol=1e-3),
+)
 
 # %% [markdown]
 # ## Sampling per label
@@ -117,12 +144,16 @@ print("train mode: it does:                               ", not torch.allclose(
 per_label = 12
 labels = torch.arange(10).repeat_interleave(per_label)
 images = generate(G, len(labels), seed=1, labels=labels)
-assert torch.equal(images, generate(G, len(labels), seed=1, labels=labels))     # reproducible
-assert images.shape == (10 * per_label, 1, 8, 8) and images.abs().max() <= 1   # tanh output in [-1, 1]
+# reproducible
+assert torch.equal(images, generate(G, len(labels), seed=1, labels=labels))
+# tanh output in [-1, 1]
+assert images.shape == (10 * per_label, 1, 8, 8) and images.abs().max() <= 1
 
 # %% tags=["hide-input"]
 fig, ax = plt.subplots(figsize=(6, 5.2))
-plots.plot_image_grid(images, nrow=per_label, labels=labels, ax=ax, title="one row per label $y$")
+plots.plot_image_grid(
+    images, nrow=per_label, labels=labels, ax=ax, title="one row per label $y$"
+)
 plt.show()
 
 # %% [markdown]
@@ -142,8 +173,14 @@ g = torch.Generator().manual_seed(2)
 z0s, z1s = torch.randn(2, 20_000, k, generator=g, dtype=torch.float64)
 endpoint = z0s.norm(dim=-1).mean().item()
 midpoint = torch.lerp(z0s, z1s, 0.5).norm(dim=-1).mean().item()
-print(f"k = {k}: endpoints have norm close to sqrt(k):", abs(endpoint / math.sqrt(k) - 1) < 0.05)
-print("the straight line's midpoint has norm close to sqrt(k/2):", abs(midpoint / math.sqrt(k / 2) - 1) < 0.05)
+print(
+    f"k = {k}: endpoints have norm close to sqrt(k):",
+    abs(endpoint / math.sqrt(k) - 1) < 0.05,
+)
+print(
+    "the straight line's midpoint has norm close to sqrt(k/2):",
+    abs(midpoint / math.sqrt(k / 2) - 1) < 0.05,
+)
 
 # %% [markdown]
 # For a generator with a small latent space such as this one ($k = 32$) the straight line works well
@@ -154,18 +191,25 @@ print("the straight line's midpoint has norm close to sqrt(k/2):", abs(midpoint 
 ts = torch.linspace(0, 1, 9)
 g = torch.Generator().manual_seed(3)
 z0, z1 = torch.randn(2, 1, k, generator=g)
-path = torch.cat([torch.lerp(z0, z1, t.item()) for t in ts])   # (9, k): one column per t
+path = torch.cat([torch.lerp(z0, z1, t.item()) for t in ts])  # (9, k): one column per t
 rows = []
 with torch.no_grad():
     for label in range(10):
         rows.append(G(path, torch.full((len(ts),), label)))
-walk = torch.cat(rows)                                          # row = label, column = t
-assert torch.allclose(walk[:: len(ts)], G(z0.repeat(10, 1), torch.arange(10)), atol=1e-5)
+walk = torch.cat(rows)  # row = label, column = t
+assert torch.allclose(
+    walk[:: len(ts)], G(z0.repeat(10, 1), torch.arange(10)), atol=1e-5
+)
 
 # %% tags=["hide-input"]
 fig, ax = plt.subplots(figsize=(5.5, 6))
-plots.plot_image_grid(walk, nrow=len(ts), labels=torch.arange(10).repeat_interleave(len(ts)), ax=ax,
-                      title=r"from $z_0$ (left) to $z_1$ (right), the same path for every label")
+plots.plot_image_grid(
+    walk,
+    nrow=len(ts),
+    labels=torch.arange(10).repeat_interleave(len(ts)),
+    ax=ax,
+    title=r"from $z_0$ (left) to $z_1$ (right), the same path for every label",
+)
 ax.set_xlabel("$t$ from 0 to 1")
 plt.show()
 
@@ -183,23 +227,44 @@ plt.show()
 
 # %%
 out_file = WORK / "sevens.npy"
-command = [sys.executable, "-m", "fdiv", "sample", "--checkpoint", str(CHECKPOINT),
-           "--label", "7", "--n", "16", "--seed", "0", "--out", str(out_file)]
-print("$ fdiv sample --checkpoint CHECKPOINT --label 7 --n 16 --seed 0 --out sevens.npy")
+command = [
+    sys.executable,
+    "-m",
+    "fdiv",
+    "sample",
+    "--checkpoint",
+    str(CHECKPOINT),
+    "--label",
+    "7",
+    "--n",
+    "16",
+    "--seed",
+    "0",
+    "--out",
+    str(out_file),
+]
+print(
+    "$ fdiv sample --checkpoint CHECKPOINT --label 7 --n 16 --seed 0 --out sevens.npy"
+)
 done = subprocess.run(command, capture_output=True, text=True, timeout=600)
 print(done.stdout.strip() or done.stderr.strip())
 assert done.returncode == 0
 
 # %% tags=["nbval-check-output"]
 sevens = torch.from_numpy(np.load(out_file))
-print("shape:", tuple(sevens.shape), "  values in [-1, 1]:", bool(sevens.abs().max() <= 1))
-print("identical to generate(G, 16, seed=0, labels=7):", torch.allclose(sevens, generate(G, 16, seed=0, labels=7), atol=1e-6))
+print(
+    "shape:", tuple(sevens.shape), "  values in [-1, 1]:", bool(sevens.abs().max() <= 1)
+)
+print(
+    "identical to generate(G, 16, seed=0, labels=7):",
+    torch.allclose(sevens, generate(G, 16, seed=0, labels=7), atol=1e-6),
+)
 
 # %% tags=["hide-input"]
 plots.plot_image_grid(sevens, nrow=16, title="fdiv sample --label 7")
 plt.show()
 
 # %% tags=["remove-cell"]
-import shutil  # noqa: E402  (housekeeping, hidden in the book: remove this chapter's temporary files)
+import shutil  # noqa: E402  (housekeeping: remove this chapter's temporary files)
 
 shutil.rmtree(WORK, ignore_errors=True)

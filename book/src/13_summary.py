@@ -16,7 +16,8 @@ import fdiv
 from fdiv.core import symbolic
 from fdiv.core.runtime import seed_everything
 
-torch.set_num_threads(1)  # tiny tensors: one thread is fastest, and avoids contention on shared CPUs
+# tiny tensors: one thread is fastest, and avoids contention on shared CPUs
+torch.set_num_threads(1)
 pd.set_option("display.max_colwidth", None)  # show formulas in tables in full
 _ = seed_everything(0)
 
@@ -70,13 +71,15 @@ for name in fdiv.names():
     exact = fdiv.integrate(d, P, Q)
     if not math.isfinite(exact):
         continue
-    assert exact >= d.f_one - 1e-12                                      # chapter 1: D_f >= f(1)
-    T_star = d.optimal_witness(p / q)                                    # chapter 4: T* = f'(p/q)
-    J_star = float(torch.trapezoid(p * T_star, x) - torch.trapezoid(q * d.conjugate(T_star), x))
+    assert exact >= d.f_one - 1e-12  # chapter 1: D_f >= f(1)
+    T_star = d.optimal_witness(p / q)  # chapter 4: T* = f'(p/q)
+    J_star = float(
+        torch.trapezoid(p * T_star, x) - torch.trapezoid(q * d.conjugate(T_star), x)
+    )
     assert abs(J_star - exact) < 1e-4 * (1 + abs(exact)), name
     checked.append(name)
 d_gan, d_js = fdiv.integrate("gan", P, Q), fdiv.integrate("js", P, Q)
-assert abs(d_gan - (2 * d_js - 2 * math.log(2))) < 1e-9                 # chapter 6
+assert abs(d_gan - (2 * d_js - 2 * math.log(2))) < 1e-9  # chapter 6
 
 # %% tags=["nbval-check-output"]
 print("J(T*) = D_f for:", ", ".join(checked))
@@ -90,16 +93,24 @@ print(f"D_GAN = {d_gan:.6f} = 2 D_JS - 2 log 2 = {2 * d_js - 2 * math.log(2):.6f
 # output into that domain (`fdiv list` prints the same from the command line, derived
 # symbolically).
 
+
 # %%
 def interval(d):
     (low, high), (lc, hc) = d.domain, d.domain_closed
-    end = lambda v: "∞" if v == math.inf else "-∞" if v == -math.inf else f"{v:.4g}"  # noqa: E731
+
+    def end(v):
+        return "∞" if v == math.inf else "-∞" if v == -math.inf else f"{v:.4g}"
+
     return f"{'[' if lc else '('}{end(low)}, {end(high)}{']' if hc else ')'}"
 
 
 rows = []
 for name in fdiv.names():
-    ds = [fdiv.get(name)] if name != "alpha" else [fdiv.get(name, alpha=a) for a in (-1.0, 0.5, 2.0)]
+    ds = (
+        [fdiv.get(name)]
+        if name != "alpha"
+        else [fdiv.get(name, alpha=a) for a in (-1.0, 0.5, 2.0)]
+    )
     for d in ds:
         v = torch.linspace(-20, 20, 401, dtype=torch.float64)
         T = d.activation(v)
@@ -107,9 +118,15 @@ for name in fdiv.names():
         assert bool(((T > low) & (T <= high)).all()), d  # sigma_f maps R into dom f*
         label = name + "".join(f"({a:g})" for a in d.params.values())
         f_text = d.sympy_f if d.params else d.f_expr
-        conj_text = symbolic.format_expr(symbolic.derive(d.sympy_f).conjugate) if d.params else d.conjugate_expr
+        conj_text = (
+            symbolic.format_expr(symbolic.derive(d.sympy_f).conjugate)
+            if d.params
+            else d.conjugate_expr
+        )
         rows.append((label, str(f_text), conj_text, interval(d), d.activation_expr))
-pd.DataFrame(rows, columns=["name", "f(u)", "f*(t)", "dom f*", "σ_f(v)"]).set_index("name")
+pd.DataFrame(rows, columns=["name", "f(u)", "f*(t)", "dom f*", "σ_f(v)"]).set_index(
+    "name"
+)
 
 # %% [markdown]
 # ## Notation
@@ -151,11 +168,14 @@ assert torch.allclose(fdiv.get("kl").f(u), u * torch.log(u))
 assert torch.allclose(fdiv.get("total_variation").f(u), 0.5 * (u - 1).abs())
 assert torch.allclose(fdiv.get("kl").conjugate(t), torch.exp(t - 1))
 gan = fdiv.get("gan")
-assert torch.allclose(gan.activation(v), torch.log(torch.sigmoid(v)))                     # T_w = log D_w
-assert torch.allclose(gan.conjugate(gan.activation(v)), -torch.log1p(-torch.sigmoid(v)))  # f*(T_w) = -log(1 - D_w)
+assert torch.allclose(gan.activation(v), torch.log(torch.sigmoid(v)))  # T_w = log D_w
+# f*(T_w) = -log(1 - D_w)
+assert torch.allclose(gan.conjugate(gan.activation(v)), -torch.log1p(-torch.sigmoid(v)))
 ratio = torch.exp(torch.linspace(-5, 5, 101, dtype=torch.float64))
-assert torch.allclose(gan.optimal_witness(ratio).exp(), ratio / (ratio + 1))              # D* = p/(p+q)
-assert abs(fdiv.discrete("js", [1, 0], [0, 1]) - math.log(2)) < 1e-12                     # JS bounded by log 2
+# D* = p/(p+q)
+assert torch.allclose(gan.optimal_witness(ratio).exp(), ratio / (ratio + 1))
+# JS bounded by log 2
+assert abs(fdiv.discrete("js", [1, 0], [0, 1]) - math.log(2)) < 1e-12
 
 # %% [markdown]
 # ## Bibliography
