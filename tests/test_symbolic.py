@@ -339,3 +339,63 @@ def test_print_derivation_steps():
 def test_print_derivation_unknown_name_lists_names():
     with pytest.raises(ValueError, match="kl"):
         T.print_derivation("no_such_divergence", file=io.StringIO())
+
+
+def _text_columns(rows):
+    return [{k: v for k, v in r.items() if k != "derivation"} for r in rows]
+
+
+def test_stored_table_matches_the_live_derivation():
+    """conjugate_table.json (what `fdiv list` prints) is what sympy derives now: regenerate it with
+    `python -m fdiv.core.tables --write` after changing a divergence."""
+    live = _text_columns(T.conjugate_table())
+    assert T._stored_rows() == live
+    assert T.table_text(live) == T.table_text()
+
+
+def test_fdiv_list_is_fast_and_imports_neither_torch_nor_sympy():
+    import subprocess
+    import sys
+    import time
+
+    code = ("import sys; from fdiv.cli.main import main; rc = main(['list']); "
+            "assert not {'torch', 'sympy'} & set(sys.modules), sorted({'torch', 'sympy'} & set(sys.modules)); "
+            "sys.exit(rc)")
+    start = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    elapsed = time.perf_counter() - start
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == T.table_text(_text_columns(T.conjugate_table())) + "\n"
+    assert elapsed < 2.0, f"fdiv list took {elapsed:.2f} s"
+
+
+def test_table_rederives_rows_whose_generator_changed(tmp_path, monkeypatch):
+    rows = T._stored_rows()
+    kl = next(r for r in rows if r["name"] == "kl")
+    pearson = next(r for r in rows if r["name"] == "pearson")
+    kl["f_star"] = "a stored row is reused while its generator is unchanged"
+    pearson["key"], pearson["f_star"] = "Symbol('not the generator')", "stale"
+    path = tmp_path / "table.json"
+    path.write_text(__import__("json").dumps(rows))
+    monkeypatch.setattr(T, "TABLE_FILE", path)
+    text = T.table_text()  # the registry is imported in this process: rows are checked against it
+    assert "a stored row is reused" in text and "stale" not in text
+    assert "-1 if t <= -2; t**2/4 + t otherwise" in text
+
+
+def test_table_includes_a_newly_registered_divergence():
+    from fdiv.core import divergences as D
+
+    class Shifted(D.Pearson):
+        name = "shifted_pearson_for_test"
+
+        @property
+        def sympy_f(self):
+            return (u - 1) ** 2 / 2
+
+    D.register(Shifted.name, Shifted)
+    try:
+        line = next(ln for ln in T.table_text().splitlines() if ln.startswith(Shifted.name))
+        assert "(u - 1)**2/2" in line and "-1/2 if t <= -1; t**2/2 + t otherwise" in line
+    finally:
+        D._REGISTRY.pop(Shifted.name)

@@ -32,9 +32,10 @@ import sympy as sp
 import torch
 import torch.nn.functional as F
 
-from fdiv.core.numeric import as_float_tensor, log_softplus, log_w_exp, numeric_conjugate, safe_where
-# the positive symbol u of fdiv.core.symbolic (sympy symbols with equal name and assumptions are equal)
-U = sp.Symbol("u", positive=True)
+from fdiv.core.numeric import (S_MAX, S_MIN, as_float_tensor, keep_nan, log_softplus, log_w_exp,
+                                numeric_conjugate, safe_where)
+from fdiv.core.symbolic import to_float
+from fdiv.core.symbolic import u as U  # the positive symbol u of the symbolic derivations
 
 __all__ = [
     "Divergence", "register", "get", "names", "every", "dual", "symmetrize",
@@ -50,6 +51,11 @@ def _inf_like(x: torch.Tensor) -> torch.Tensor:
     return torch.full_like(x, INF)
 
 
+def _u(u) -> torch.Tensor:
+    """``u`` as a float tensor with -0.0 read as +0.0, so that f(-0.0) = f(0+) like f(0.0)."""
+    return as_float_tensor(u) + 0.0
+
+
 class Divergence:
     r"""Base class: an f-divergence given by its generator f.
 
@@ -62,6 +68,11 @@ class Divergence:
         dom f* = (-inf, b)   -> sigma(v) = b - softplus(-v)
         dom f* = (a, inf)    -> sigma(v) = a + softplus(v)
         dom f* = (a, b)      -> sigma(v) = a + (b - a) sigmoid(v)
+
+    Edges (chapters 1 and 3), the same for every divergence and dtype: NaN in, NaN out; f follows the
+    extended-value convention f(u) = +inf for u < 0 (the conjugate is a sup over u > 0), f(0) = f(-0.0)
+    = f(0+) and f(+inf) = lim_{u->oo} f(u); f*(-inf) = -f(0+) (f* decreases to it) and f*(+inf) = +inf.
+    Subclasses get these by writing f and f* through ``_extended_f`` and ``_extended_conjugate``.
     """
 
     name: str = "divergence"
@@ -80,14 +91,21 @@ class Divergence:
         raise NotImplementedError
 
     def f(self, u) -> torch.Tensor:
-        """f(u) for u > 0 (u = 0 gives the limit f(0+))."""
-        u = as_float_tensor(u)
-        return self._f_lambdified(u)
+        """f(u) for u > 0 (u = 0 gives the limit f(0+), u < 0 gives +inf)."""
+        return self._extended_f(u, self._f_lambdified)
 
     def f_prime(self, u) -> torch.Tensor:
         """f'(u) for u > 0."""
-        u = as_float_tensor(u)
-        return self._f_prime_lambdified(u)
+        return self._f_prime_lambdified(_u(u))
+
+    def _extended_f(self, u, formula: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+        """f on all of R: ``formula`` on 0 <= u < oo (fed only such u), +inf for u < 0 (extended value),
+        the limit ``f_at_inf`` at u = +inf, NaN for NaN (book chapter 1)."""
+        u = _u(u)
+        inside = (u >= 0) & (u < INF)
+        value = formula(safe_where(inside, u, 1.0))
+        value = torch.where(u == INF, torch.full_like(value, self.f_at_inf), value)
+        return keep_nan(u, torch.where(u < 0, _inf_like(value), value))
 
     def optimal_witness(self, ratio) -> torch.Tensor:
         r"""T*(x) = f'(p(x)/q(x)): the witness attaining the sup in the variational representation (chapter 4)."""
@@ -116,12 +134,19 @@ class Divergence:
     @property
     def f_at_zero(self) -> float:
         """f(0+) = lim_{u->0} f(u) (may be +inf): the cost of Q putting mass where P has none."""
-        return _to_float(sp.limit(self.sympy_f, U, 0, "+"))
+        return to_float(sp.limit(self.sympy_f, U, 0, "+"))
 
     @property
     def f_slope_inf(self) -> float:
         """lim_{u->oo} f(u)/u (may be +inf): the cost of P putting mass where Q has none."""
-        return _to_float(sp.limit(self.sympy_f / U, U, sp.oo))
+        return to_float(sp.limit(self.sympy_f / U, U, sp.oo))
+
+    @property
+    def f_at_inf(self) -> float:
+        """lim_{u->oo} f(u) (+-inf allowed): the value f(+inf)."""
+        if "_f_at_inf" not in self.__dict__:
+            self._f_at_inf = to_float(sp.limit(self.sympy_f, U, sp.oo))
+        return self._f_at_inf
 
     @property
     def f_one(self) -> float:
@@ -143,12 +168,12 @@ class Divergence:
         cache = getattr(self, "_domain_cache", None)
         if cache is None:
             fp = sp.diff(self.sympy_f, U)
-            a = _to_float(sp.limit(fp, U, 0, "+"))
-            b = _to_float(sp.limit(fp, U, sp.oo))
+            a = to_float(sp.limit(fp, U, 0, "+"))
+            b = to_float(sp.limit(fp, U, sp.oo))
             low_closed = math.isfinite(a) and math.isfinite(self.f_at_zero)
             high_closed, high_value = False, INF
             if math.isfinite(b):
-                edge = _to_float(sp.limit(b * U - self.sympy_f, U, sp.oo))
+                edge = to_float(sp.limit(b * U - self.sympy_f, U, sp.oo))
                 high_closed, high_value = math.isfinite(edge), edge
             # the low endpoint: f*(t) = -f(0+) for all t <= a, so dom f* extends to -inf
             low = -INF if math.isfinite(self.f_at_zero) or not math.isfinite(a) else a
@@ -160,15 +185,34 @@ class Divergence:
         """f*(t) = sup_{u>0} (t u - f(u)); +inf outside dom f*. Generic path: numerical, float64."""
         t = as_float_tensor(t)
         (_, b), (_, b_closed), a, b_value = self._derived_domain()
-        return numeric_conjugate(t, self.f_numeric, self.f_prime_numeric, low=a, high=b,
-                                 high_closed=b_closed, f_at_zero=self.f_at_zero, boundary_value_high=b_value)
+        return numeric_conjugate(t, self.f_log, self.f_prime_log, self.f_over_u_log, low=a, high=b,
+                                 high_closed=b_closed, f_at_zero=self.f_at_zero, boundary_value_high=b_value,
+                                 s_range=self.s_range)
 
-    # float64 evaluations for the numeric conjugate (subclasses may give better ones)
-    def f_numeric(self, u: torch.Tensor) -> torch.Tensor:
-        return self.f(u)
+    def _extended_conjugate(self, t, formula: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+        """f* on the extended reals: ``formula`` on finite t (fed only finite t), the exact limits
+        f*(-inf) = -f(0+) and f*(+inf) = +inf, NaN for NaN (book chapter 3)."""
+        t = as_float_tensor(t)
+        finite = torch.isfinite(t)
+        value = formula(safe_where(finite, t, 0.0))
+        edge = torch.where(t > 0, _inf_like(value), torch.full_like(value, -self.f_at_zero))
+        return keep_nan(t, torch.where(finite, value, edge))
 
-    def f_prime_numeric(self, u: torch.Tensor) -> torch.Tensor:
-        return self.f_prime(u)
+    # f in s = log u for the numeric conjugate, float64 (subclasses may give forms that do not overflow)
+    #: the bisection interval of s = log u: every u > 0 that float64 represents
+    s_range = (S_MIN, S_MAX)
+
+    def f_log(self, s: torch.Tensor) -> torch.Tensor:
+        """f(e^s)."""
+        return self.f(torch.exp(s))
+
+    def f_prime_log(self, s: torch.Tensor) -> torch.Tensor:
+        """f'(e^s)."""
+        return self.f_prime(torch.exp(s))
+
+    def f_over_u_log(self, s: torch.Tensor) -> torch.Tensor:
+        """f(e^s) e^-s (used for s > 0)."""
+        return self.f(torch.exp(s)) * torch.exp(-s)
 
     def activation(self, v) -> torch.Tensor:
         """sigma_f(v): maps all of R into dom f* (chosen from the shape of dom f*)."""
@@ -195,16 +239,6 @@ class Divergence:
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
         return f"fdiv.get({self.name!r}{', ' + params if params else ''})"
-
-
-def _to_float(x) -> float:
-    if x in (sp.oo,):
-        return INF
-    if x in (-sp.oo,):
-        return -INF
-    if x is sp.zoo or x is sp.nan or isinstance(x, sp.AccumBounds) or x.has(sp.AccumBounds):
-        raise ValueError(f"limit is not a number: {x}")
-    return float(x)
 
 
 def _torch_fn(fn):
@@ -241,21 +275,20 @@ class KL(Divergence):
     name, label = "kl", "Kullback-Leibler KL(P||Q)"
     f_expr, conjugate_expr, activation_expr = "u*log(u)", "exp(t - 1)", "v"
     domain, domain_closed = (-INF, INF), (False, False)
-    f_prime_one, f_at_zero, f_slope_inf = 1.0, 0.0, INF
+    f_prime_one, f_at_zero, f_slope_inf, f_at_inf = 1.0, 0.0, INF, INF
 
     @property
     def sympy_f(self):
         return U * sp.log(U)
 
     def f(self, u):
-        u = as_float_tensor(u)
-        return torch.xlogy(u, u)
+        return self._extended_f(u, lambda u: torch.xlogy(u, u))
 
     def f_prime(self, u):
-        return torch.log(as_float_tensor(u)) + 1.0
+        return torch.log(_u(u)) + 1.0
 
     def conjugate(self, t):
-        return torch.exp(as_float_tensor(t) - 1.0)
+        return self._extended_conjugate(t, lambda t: torch.exp(t - 1.0))
 
     def activation(self, v):
         return as_float_tensor(v)
@@ -271,20 +304,23 @@ class ReverseKL(Divergence):
     name, label = "reverse_kl", "reverse KL, KL(Q||P)"
     f_expr, conjugate_expr, activation_expr = "-log(u)", "-1 - log(-t)", "-exp(-v)"
     domain, domain_closed = (-INF, 0.0), (False, False)
-    f_prime_one, f_at_zero, f_slope_inf = -1.0, INF, 0.0
+    f_prime_one, f_at_zero, f_slope_inf, f_at_inf = -1.0, INF, 0.0, -INF
 
     @property
     def sympy_f(self):
         return -sp.log(U)
 
     def f(self, u):
-        return -torch.log(as_float_tensor(u))
+        return self._extended_f(u, lambda u: -torch.log(u))
 
     def f_prime(self, u):
-        return -1.0 / as_float_tensor(u)
+        return -1.0 / _u(u)
 
     def conjugate(self, t):
-        t = as_float_tensor(t)
+        return self._extended_conjugate(t, self._conjugate)
+
+    @staticmethod
+    def _conjugate(t):
         ok = t < 0
         return torch.where(ok, -1.0 - torch.log(-safe_where(ok, t, -1.0)), _inf_like(t))
 
@@ -303,21 +339,20 @@ class Pearson(Divergence):
     name, label = "pearson", "Pearson chi^2"
     f_expr, conjugate_expr, activation_expr = "(u - 1)**2", "-1 if t <= -2 else t + t**2/4", "v"
     domain, domain_closed = (-INF, INF), (False, False)
-    f_prime_one, f_at_zero, f_slope_inf = 0.0, 1.0, INF
+    f_prime_one, f_at_zero, f_slope_inf, f_at_inf = 0.0, 1.0, INF, INF
 
     @property
     def sympy_f(self):
         return (U - 1) ** 2
 
     def f(self, u):
-        return (as_float_tensor(u) - 1.0) ** 2
+        return self._extended_f(u, lambda u: (u - 1.0) ** 2)
 
     def f_prime(self, u):
-        return 2.0 * (as_float_tensor(u) - 1.0)
+        return 2.0 * (_u(u) - 1.0)
 
     def conjugate(self, t):
-        t = as_float_tensor(t)
-        return torch.where(t > -2.0, t + 0.25 * t * t, -torch.ones_like(t))
+        return self._extended_conjugate(t, lambda t: torch.where(t > -2.0, t + 0.25 * t * t, -torch.ones_like(t)))
 
     def activation(self, v):
         return as_float_tensor(v)
@@ -333,22 +368,24 @@ class Neyman(Divergence):
     name, label = "neyman", "Neyman chi^2"
     f_expr, conjugate_expr, activation_expr = "(1 - u)**2/u", "2 - 2*sqrt(1 - t)", "1 - exp(-v)"
     domain, domain_closed = (-INF, 1.0), (False, True)
-    f_prime_one, f_at_zero, f_slope_inf = 0.0, INF, 1.0
+    f_prime_one, f_at_zero, f_slope_inf, f_at_inf = 0.0, INF, 1.0, INF
 
     @property
     def sympy_f(self):
         return (1 - U) ** 2 / U
 
     def f(self, u):
-        u = as_float_tensor(u)
-        return (1.0 - u) ** 2 / u
+        return self._extended_f(u, lambda u: (1.0 - u) * ((1.0 - u) / u))  # no overflow of (1 - u)^2
 
     def f_prime(self, u):
-        u = as_float_tensor(u)
+        u = _u(u)
         return 1.0 - 1.0 / (u * u)
 
     def conjugate(self, t):
-        t = as_float_tensor(t)
+        return self._extended_conjugate(t, self._conjugate)
+
+    @staticmethod
+    def _conjugate(t):
         ok = t <= 1.0
         return torch.where(ok, 2.0 - 2.0 * torch.sqrt(1.0 - safe_where(ok, t, 0.0)), _inf_like(t))
 
@@ -366,20 +403,23 @@ class SquaredHellinger(Divergence):
     name, label = "squared_hellinger", "squared Hellinger"
     f_expr, conjugate_expr, activation_expr = "(sqrt(u) - 1)**2", "t/(1 - t)", "1 - exp(-v)"
     domain, domain_closed = (-INF, 1.0), (False, False)
-    f_prime_one, f_at_zero, f_slope_inf = 0.0, 1.0, 1.0
+    f_prime_one, f_at_zero, f_slope_inf, f_at_inf = 0.0, 1.0, 1.0, INF
 
     @property
     def sympy_f(self):
         return (sp.sqrt(U) - 1) ** 2
 
     def f(self, u):
-        return (torch.sqrt(as_float_tensor(u)) - 1.0) ** 2
+        return self._extended_f(u, lambda u: (torch.sqrt(u) - 1.0) ** 2)
 
     def f_prime(self, u):
-        return 1.0 - 1.0 / torch.sqrt(as_float_tensor(u))
+        return 1.0 - 1.0 / torch.sqrt(_u(u))
 
     def conjugate(self, t):
-        t = as_float_tensor(t)
+        return self._extended_conjugate(t, self._conjugate)
+
+    @staticmethod
+    def _conjugate(t):
         ok = t < 1.0
         ts = safe_where(ok, t, 0.0)
         return torch.where(ok, ts / (1.0 - ts), _inf_like(t))
@@ -399,23 +439,21 @@ class Jeffrey(Divergence):
     name, label = "jeffrey", "Jeffrey, KL(P||Q) + KL(Q||P)"
     f_expr, conjugate_expr, activation_expr = "(u - 1)*log(u)", "W(e^(1-t)) + 1/W(e^(1-t)) + t - 2", "v"
     domain, domain_closed = (-INF, INF), (False, False)
-    f_prime_one, f_at_zero, f_slope_inf = 0.0, INF, INF
+    f_prime_one, f_at_zero, f_slope_inf, f_at_inf = 0.0, INF, INF, INF
 
     @property
     def sympy_f(self):
         return (U - 1) * sp.log(U)
 
     def f(self, u):
-        u = as_float_tensor(u)
-        return (u - 1.0) * torch.log(u)
+        return self._extended_f(u, lambda u: (u - 1.0) * torch.log(u))
 
     def f_prime(self, u):
-        u = as_float_tensor(u)
+        u = _u(u)
         return torch.log(u) + 1.0 - 1.0 / u
 
     def conjugate(self, t):
-        t = as_float_tensor(t)
-        return _JeffreyConjugate.apply(t)
+        return self._extended_conjugate(t, _JeffreyConjugate.apply)
 
     def activation(self, v):
         return as_float_tensor(v)
@@ -450,22 +488,24 @@ class JensenShannon(Divergence):
     f_expr = "(u*log(u) - (u + 1)*log((u + 1)/2))/2"
     conjugate_expr, activation_expr = "-log(2 - exp(2*t))/2", "(log(2) + log(sigmoid(v)))/2"
     domain, domain_closed = (-INF, 0.5 * LOG2), (False, False)
-    f_prime_one, f_at_zero, f_slope_inf = 0.0, 0.5 * LOG2, 0.5 * LOG2
+    f_prime_one, f_at_zero, f_slope_inf, f_at_inf = 0.0, 0.5 * LOG2, 0.5 * LOG2, INF
 
     @property
     def sympy_f(self):
         return (U * sp.log(U) - (U + 1) * sp.log((U + 1) / 2)) / 2
 
     def f(self, u):
-        u = as_float_tensor(u)
-        return 0.5 * (torch.xlogy(u, u) - (u + 1.0) * (torch.log1p(u) - LOG2))
+        return self._extended_f(u, lambda u: 0.5 * (_gan_f(u) + (u + 1.0) * LOG2))
 
     def f_prime(self, u):
-        u = as_float_tensor(u)
+        u = _u(u)
         return 0.5 * (LOG2 + torch.log(u) - torch.log1p(u))
 
     def conjugate(self, t):
-        t = as_float_tensor(t)
+        return self._extended_conjugate(t, self._conjugate)
+
+    @staticmethod
+    def _conjugate(t):
         ok = t < 0.5 * LOG2
         ts = safe_where(ok, t, 0.0)
         # 2 - e^{2t} = -2 expm1(2t - log 2)
@@ -478,6 +518,16 @@ class JensenShannon(Divergence):
         return 0.5 * (F.softplus(as_float_tensor(v)) - LOG2)
 
 
+def _gan_f(u: torch.Tensor) -> torch.Tensor:
+    """u log u - (u + 1) log(u + 1) for u >= 0, accurate to rounding: as written for u <= 1 (both terms
+    negative), as -u log1p(1/u) - log1p(u) above, where the two terms of the first form ~ u log u
+    would cancel (in float32 they cancel completely from u ~ 1e8)."""
+    small = u <= 1.0
+    us, ub = safe_where(small, u, 1.0), safe_where(~small, u, 1.0)
+    return torch.where(small, torch.xlogy(us, us) - (us + 1.0) * torch.log1p(us),
+                       -ub * torch.log1p(1.0 / ub) - torch.log1p(ub))
+
+
 class GAN(Divergence):
     r"""The GAN generator (chapter 6): f(u) = u log u - (u + 1) log(u + 1); f(1) = -2 log 2 (not 0:
     D_GAN = 2 D_JS - 2 log 2 is an f-divergence only up to that constant);
@@ -487,22 +537,24 @@ class GAN(Divergence):
     name, label = "gan", "GAN (2 JS - 2 log 2)"
     f_expr, conjugate_expr, activation_expr = "u*log(u) - (u + 1)*log(u + 1)", "-log(1 - exp(t))", "log(sigmoid(v))"
     domain, domain_closed = (-INF, 0.0), (False, False)
-    f_prime_one, f_at_zero, f_slope_inf = -LOG2, 0.0, 0.0
+    f_prime_one, f_at_zero, f_slope_inf, f_at_inf = -LOG2, 0.0, 0.0, -INF
 
     @property
     def sympy_f(self):
         return U * sp.log(U) - (U + 1) * sp.log(U + 1)
 
     def f(self, u):
-        u = as_float_tensor(u)
-        return torch.xlogy(u, u) - (u + 1.0) * torch.log1p(u)
+        return self._extended_f(u, _gan_f)
 
     def f_prime(self, u):
-        u = as_float_tensor(u)
+        u = _u(u)
         return torch.log(u) - torch.log1p(u)
 
     def conjugate(self, t):
-        t = as_float_tensor(t)
+        return self._extended_conjugate(t, self._conjugate)
+
+    @staticmethod
+    def _conjugate(t):
         ok = t < 0
         return torch.where(ok, -torch.log(-torch.expm1(safe_where(ok, t, -1.0))), _inf_like(t))
 
@@ -521,21 +573,21 @@ class TotalVariation(Divergence):
     name, label = "total_variation", "total variation"
     f_expr, conjugate_expr, activation_expr = "Abs(u - 1)/2", "-1/2 if t < -1/2 else t (t <= 1/2)", "tanh(v)/2"
     domain, domain_closed = (-INF, 0.5), (False, True)
-    f_prime_one, f_at_zero, f_slope_inf = 0.0, 0.5, 0.5
+    f_prime_one, f_at_zero, f_slope_inf, f_at_inf = 0.0, 0.5, 0.5, INF
 
     @property
     def sympy_f(self):
         return sp.Abs(U - 1) / 2
 
     def f(self, u):
-        return 0.5 * torch.abs(as_float_tensor(u) - 1.0)
+        return self._extended_f(u, lambda u: 0.5 * torch.abs(u - 1.0))
 
     def f_prime(self, u):
-        return 0.5 * torch.sign(as_float_tensor(u) - 1.0)
+        u = _u(u)
+        return keep_nan(u, 0.5 * torch.sign(u - 1.0))
 
     def conjugate(self, t):
-        t = as_float_tensor(t)
-        return torch.where(t > 0.5, _inf_like(t), torch.clamp(t, min=-0.5))
+        return self._extended_conjugate(t, lambda t: torch.where(t > 0.5, _inf_like(t), torch.clamp(t, min=-0.5)))
 
     def activation(self, v):
         return 0.5 * torch.tanh(as_float_tensor(v))
@@ -558,6 +610,7 @@ class Alpha(Divergence):
     example_params = {"alpha": 0.5}
     # set per instance in __init__ (plain attributes shadow the base-class properties)
     domain = domain_closed = f_prime_one = f_at_zero = f_slope_inf = None
+    f_at_inf = INF  # u^alpha/(alpha (alpha - 1)) or u/(1 - alpha) dominates: +inf for every alpha
 
     def __init__(self, alpha: float) -> None:
         super().__init__()
@@ -595,17 +648,23 @@ class Alpha(Divergence):
         return (U ** a - 1 - a * (U - 1)) / (a * (a - 1))
 
     def f(self, u):
-        u = as_float_tensor(u)
+        return self._extended_f(u, self._f)
+
+    def _f(self, u):
+        # (u^alpha - 1)/(alpha (alpha - 1)) - (u - 1)/(alpha - 1): each term overflows only where f does,
+        # and where both do (oo - oo) f itself is +oo
         a = self.alpha
-        return (torch.pow(u, a) - 1.0 - a * (u - 1.0)) / (a * (a - 1.0))
+        value = torch.expm1(a * torch.log(u)) / (a * (a - 1.0)) - (u - 1.0) / (a - 1.0)
+        return torch.where(torch.isnan(value), _inf_like(value), value)
 
     def f_prime(self, u):
-        u = as_float_tensor(u)
         a = self.alpha
-        return (torch.pow(u, a - 1.0) - 1.0) / (a - 1.0)
+        return (torch.pow(_u(u), a - 1.0) - 1.0) / (a - 1.0)
 
     def conjugate(self, t):
-        t = as_float_tensor(t)
+        return self._extended_conjugate(t, self._conjugate)
+
+    def _conjugate(self, t):
         a = self.alpha
         p = a / (a - 1.0)
         s = 1.0 + (a - 1.0) * t
@@ -646,22 +705,24 @@ class Triangular(Divergence):
     f_expr = "(u - 1)**2/(u + 1)"
     conjugate_expr, activation_expr = "-1 if t <= -3 else 4 - t - 4*sqrt(1 - t)", "1 - exp(-v)"
     domain, domain_closed = (-INF, 1.0), (False, True)
-    f_prime_one, f_at_zero, f_slope_inf = 0.0, 1.0, 1.0
+    f_prime_one, f_at_zero, f_slope_inf, f_at_inf = 0.0, 1.0, 1.0, INF
 
     @property
     def sympy_f(self):
         return (U - 1) ** 2 / (U + 1)
 
     def f(self, u):
-        u = as_float_tensor(u)
-        return (u - 1.0) ** 2 / (u + 1.0)
+        return self._extended_f(u, lambda u: (u - 1.0) * ((u - 1.0) / (u + 1.0)))  # no overflow of (u - 1)^2
 
     def f_prime(self, u):
-        u = as_float_tensor(u)
-        return (u - 1.0) * (u + 3.0) / (u + 1.0) ** 2
+        u = _u(u)
+        return (u - 1.0) / (u + 1.0) * ((u + 3.0) / (u + 1.0))
 
     def conjugate(self, t):
-        t = as_float_tensor(t)
+        return self._extended_conjugate(t, self._conjugate)
+
+    @staticmethod
+    def _conjugate(t):
         ok = t <= 1.0
         mid = ok & (t > -3.0)
         ts = safe_where(mid, t, 0.0)
@@ -675,19 +736,24 @@ class Triangular(Divergence):
         v = as_float_tensor(v)
         mid = v > -2.0 * LOG2  # r = e^{-v/2} < 2  <=>  t > -3
         r = torch.exp(-0.5 * safe_where(mid, v, 0.0))
-        return torch.where(mid, (r - 2.0) ** 2 - 1.0, -torch.ones_like(v))
+        return keep_nan(v, torch.where(mid, (r - 2.0) ** 2 - 1.0, -torch.ones_like(v)))
 
 
 class ArithmeticGeometric(Divergence):
     r"""Arithmetic-geometric mean divergence (Taneja): f(u) = (u + 1)/2 log((u + 1)/(2 sqrt u)), so
-    D_f(P||Q) = \int (p + q)/2 log( ((p + q)/2) / sqrt(p q) ) dx (arithmetic against geometric mean). f'(u) = 1/2 log((u + 1)/(2 sqrt u)) + 1/4 - 1/(4u) is not invertible in
-    closed form, so f* is computed numerically (bisection); dom f* = R, sigma_f(v) = v."""
+    D_f(P||Q) = \int (p + q)/2 log( ((p + q)/2) / sqrt(p q) ) dx (arithmetic against geometric mean).
+    f'(u) = 1/2 log((u + 1)/(2 sqrt u)) + 1/4 - 1/(4u) is not invertible in closed form, so f* is computed
+    numerically (bisection in s = log u, where f(e^s) = e^{s/2} cosh(s/2) log cosh(s/2)); dom f* = R,
+    sigma_f(v) = v. f*(t) ~ e^{4t - 1} for large t (finite up to t ~ 22.4 in float32, ~ 177.6 in float64)
+    and ~ -1/4 - log(-t)/4 for t -> -oo (f*(-1e300) = -172.94)."""
 
     name, label = "ag", "arithmetic-geometric mean divergence"
     f_expr = "(u + 1)/2*log((u + 1)/(2*sqrt(u)))"
     activation_expr = "v"
-    f_prime_one, f_at_zero, f_slope_inf = 0.0, INF, INF
+    f_prime_one, f_at_zero, f_slope_inf, f_at_inf = 0.0, INF, INF, INF
     domain, domain_closed = (-INF, INF), (False, False)
+    # in s = log u nothing below overflows up to s = 745, where f*(t) ~ e^(4t - 1) has long overflowed
+    s_range = (S_MIN, 745.0)
 
     def _derived_domain(self):
         # f'(u) -> -oo as u -> 0 and +oo as u -> oo: dom f* = R (checked symbolically in the tests)
@@ -697,13 +763,38 @@ class ArithmeticGeometric(Divergence):
     def sympy_f(self):
         return (U + 1) / 2 * sp.log((U + 1) / (2 * sp.sqrt(U)))
 
+    # (u + 1)/(2 sqrt u) = 1 + w with w = (sqrt u - 1)^2/(2 sqrt u) = cosh(s/2) - 1 = 2 sinh(s/4)^2 (u = e^s):
+    # log1p(w) has no cancellation near u = 1 and no overflow for large or small u
+    @staticmethod
+    def _log_mean_ratio(u):
+        r = torch.sqrt(u)
+        return torch.log1p(0.5 * (r - 1.0) * (1.0 - 1.0 / r))
+
     def f(self, u):
-        u = as_float_tensor(u)
-        return 0.5 * (u + 1.0) * (torch.log1p(u) - LOG2 - 0.5 * torch.log(u))
+        return self._extended_f(u, lambda u: 0.5 * (u + 1.0) * self._log_mean_ratio(u))
 
     def f_prime(self, u):
-        u = as_float_tensor(u)
-        return 0.5 * (torch.log1p(u) - LOG2 - 0.5 * torch.log(u)) + 0.25 - 0.25 / u
+        u = _u(u)
+        value = 0.5 * self._log_mean_ratio(u) + 0.25 - 0.25 / u
+        return torch.where(u == 0, -_inf_like(value), value)  # f'(0+) = -oo (the formula gives oo - oo)
+
+    @staticmethod
+    def _log_cosh_half(s):
+        return torch.log1p(2.0 * torch.sinh(0.25 * s) ** 2)  # log cosh(s/2)
+
+    def f_log(self, s):
+        return 0.5 * (torch.exp(s) + 1.0) * self._log_cosh_half(s)
+
+    def f_prime_log(self, s):
+        # 1/4 - e^-s/4 = -expm1(-s)/4; far below s = 0 as 1/4 - e^(-s - log 4), which overflows only
+        # where f' itself is below -max
+        tiny = s < -1.0
+        far = 0.25 - torch.exp(-safe_where(tiny, s, -2.0) - 2.0 * LOG2)
+        near = -0.25 * torch.expm1(-safe_where(~tiny, s, 0.0))
+        return 0.5 * self._log_cosh_half(s) + torch.where(tiny, far, near)
+
+    def f_over_u_log(self, s):
+        return 0.5 * (1.0 + torch.exp(-s)) * self._log_cosh_half(s)
 
 
 # --------------------------------------------------------------------------------------------
@@ -732,14 +823,16 @@ class _Derived(Divergence):
         return self._f_slope_inf
 
     def f(self, u):
-        u = as_float_tensor(u)
+        return self._extended_f(u, self._f_formula)
+
+    def _f_formula(self, u):
         try:  # the simplified sympy expression avoids the cancellation in u f(1/u) for extreme u
             return self._f_lambdified(u).to(u.dtype)
         except (TypeError, NameError, RuntimeError):
             return self._f_torch(u)
 
     def f_prime(self, u):
-        u = as_float_tensor(u)
+        u = _u(u)
         try:  # sympy's derivative of the simplified expression: autograd of u f(1/u) cancels badly
             return self._f_prime_lambdified(u).to(u.dtype)
         except (TypeError, NameError, RuntimeError):

@@ -57,8 +57,7 @@ _NONSMOOTH = (sympy.Abs, sympy.sign, sympy.Heaviside, sympy.Piecewise, sympy.Max
 __all__ = [
     "u", "t", "U_STAR", "Derivation", "Piece", "Check", "BiconjugateResult",
     "derive", "derive_conjugate", "conjugate_numpy", "is_convex", "satisfies_normalisation",
-    "biconjugate_check", "format_expr",
-    "format_domain",
+    "biconjugate_check", "format_expr", "format_domain", "to_float",
 ]
 
 
@@ -85,11 +84,15 @@ def _prepare(f_expr: Any) -> sympy.Expr:
     return f
 
 
-def _to_float(x) -> float:
+def to_float(x) -> float:
+    """A sympy number (or a Python number) as a float: +-oo become +-inf; an undefined value (zoo, nan,
+    an AccumBounds such as lim sin(u)) is a ValueError; an expression with free symbols a TypeError."""
     if x == sympy.oo:
         return math.inf
     if x == -sympy.oo:
         return -math.inf
+    if isinstance(x, sympy.Basic) and (x is sympy.zoo or x is sympy.nan or x.has(sympy.AccumBounds)):
+        raise ValueError(f"limit is not a number: {x}")
     return float(x)
 
 
@@ -473,7 +476,7 @@ def _solve_stationary(fp, a, b, lo, hi):
                 try:
                     v = complex(sympy.N(rp.subs(sub), 30))
                     resid = complex(sympy.N(fpp.subs(u, v.real), 30)) - complex(sympy.N(t0, 30))
-                    lo_f, hi_f = float(lo.subs(pv)), _to_float(hi.subs(pv))
+                    lo_f, hi_f = float(lo.subs(pv)), to_float(hi.subs(pv))
                 except (TypeError, ValueError, ZeroDivisionError):
                     ok = False
                     break
@@ -521,22 +524,12 @@ def derive(f_expr) -> Derivation:
     return _derive_cached(_prepare(f_expr))
 
 
-@functools.lru_cache(maxsize=256)
-def _derive_cached(f: sympy.Expr) -> Derivation:
-    convex = is_convex(f)
-    if not convex:
-        raise ValueError(f"f(u) = {f} is not convex on u > 0 ({convex.detail}): the conjugate "
-                         f"machinery (and D_f >= 0) needs a convex generator")
-    steps: list = []
-    steps.append(("Generator", sympy.Eq(sympy.Function("f")(u), f, evaluate=False)))
-    steps.append(("Set-up", "f*(t) = sup_{u>0} g(u),  g(u) = t*u - f(u); g is concave in u because f is "
-                  "convex, and g'(u) = t - f'(u) with f' non-decreasing."))
-    g = t * u - f
-    steps.append(("g(u) = t u - f(u)", g))
-
+def _smooth_parts(f, steps: list) -> tuple[list, list]:
+    """(expression, lo, hi) of the smooth pieces of f on (0, oo), neighbours with the same expression
+    merged, and the kinks between them (a step says where f is not differentiable)."""
     cuts = _breakpoints(f) if f.has(*_NONSMOOTH) else []
     edges = [sympy.Integer(0)] + list(cuts) + [sympy.oo]
-    smooth: list = []   # (expression, lo, hi), neighbours with the same expression merged
+    smooth: list = []
     for lo, hi in zip(edges[:-1], edges[1:]):
         fi = _specialise(f, _test_point(lo, hi)) if cuts else f
         if smooth and sympy.simplify(smooth[-1][0] - fi) == 0:
@@ -548,35 +541,35 @@ def _derive_cached(f: sympy.Expr) -> Derivation:
         steps.append(("f is not differentiable at", ", ".join(f"u = {k}" for k in kinks)
                       + ": split (0, oo) there; at a kink k the subdifferential is the interval "
                         "[f'(k-), f'(k+)] and every slope t in it has u* = k."))
+    return smooth, kinks
 
-    pieces = []
-    for fi, lo, hi in smooth:
-        fpi = _tidy(sympy.diff(fi, u))
-        fppi = _tidy(sympy.diff(fi, u, 2))
-        ai = _limit(fpi, lo, "+")
-        bi = _limit(fpi, hi, "-")
-        if not _ext_le(ai, bi, "f'(lo+) <= f'(hi-)"):
-            raise ValueError(f"f = {f} is not convex on u > 0: f' decreases on ({lo}, {hi})")
-        ustar = value = None
-        implicit = False
-        if ai != bi:
-            ustar = _solve_stationary(fpi, ai, bi, lo, hi)
-            if ustar is None:
-                implicit = True
-                ustar = U_STAR(t)
-                value = t * ustar - fi.subs(u, ustar)
-            else:
-                ustar = _tidy(ustar)
-                value = _value(fi, ustar, ai, bi)
-        pieces.append(Piece(fi, lo, hi, fpi, fppi, ai, bi, ustar, value, implicit))
 
-    # convexity across kinks: f'(k-) <= f'(k+)
-    for p, q in zip(pieces[:-1], pieces[1:]):
-        if not _ext_le(p.b, q.a, f"f'({p.hi}-) <= f'({p.hi}+)"):
-            raise ValueError(f"f = {f} is not convex: its slope jumps down at u = {p.hi}")
+def _piece(f, fi, lo, hi) -> Piece:
+    """One smooth piece: f', f'', the slopes a, b reached at its ends and, for a < t < b, the root
+    u*(t) of f'(u) = t and t u* - f(u*) (implicit ``ustar(t)`` when f' has no closed-form inverse)."""
+    fpi = _tidy(sympy.diff(fi, u))
+    fppi = _tidy(sympy.diff(fi, u, 2))
+    ai = _limit(fpi, lo, "+")
+    bi = _limit(fpi, hi, "-")
+    if not _ext_le(ai, bi, "f'(lo+) <= f'(hi-)"):
+        raise ValueError(f"f = {f} is not convex on u > 0: f' decreases on ({lo}, {hi})")
+    ustar = value = None
+    implicit = False
+    if ai != bi:
+        ustar = _solve_stationary(fpi, ai, bi, lo, hi)
+        if ustar is None:
+            implicit = True
+            ustar = U_STAR(t)
+            value = t * ustar - fi.subs(u, ustar)
+        else:
+            ustar = _tidy(ustar)
+            value = _value(fi, ustar, ai, bi)
+    return Piece(fi, lo, hi, fpi, fppi, ai, bi, ustar, value, implicit)
 
-    first, last = pieces[0], pieces[-1]
-    a, b = first.a, last.b
+
+def _derivative_steps(f, pieces, kinks, steps: list) -> tuple:
+    """(f', f'') of the whole generator, with the steps that show them (per piece at kinks)."""
+    first = pieces[0]
     f_prime = first.f_prime if not kinks else _tidy(sympy.diff(f, u))
     f_second = first.f_second if not kinks else _tidy(sympy.diff(f, u, 2))
     if not kinks:
@@ -585,90 +578,120 @@ def _derive_cached(f: sympy.Expr) -> Derivation:
     else:
         for p in pieces:
             steps.append((f"on {p.lo} < u < {p.hi}: f(u), f'(u)", sympy.Tuple(p.f, p.f_prime)))
+    return f_prime, f_second
 
-    f0 = _limit(first.f, 0, "+")
-    steps.append(("Slopes reached inside u > 0", f"a = f'(0+) = {a},  b = f'(oo) = {b}"))
 
-    # segments: (value expr, upper end, upper closed)
-    segs: list = []
-    if a != -sympy.oo:
-        if f0 in (sympy.oo, -sympy.oo):
-            raise ValueError(f"f(0+) = {f0} with finite f'(0+) = {a}: f is not convex/proper on u > 0")
-        segs.append((-f0, a, True))
-        steps.append((f"t <= a = {a}: g'(u) = t - f'(u) <= 0, g decreases, the sup is at u -> 0+",
-                      sympy.Eq(sympy.Symbol("f*(t)"), -f0, evaluate=False)))
-    else:
+def _lower_segments(a, f0, steps: list) -> list:
+    """t <= a (a = f'(0+) finite): the sup is at u -> 0+ and f*(t) = -f(0+)."""
+    if a == -sympy.oo:
         steps.append(("u -> 0+", f"f'(0+) = -oo, so every slope t is reached before u -> 0 "
                       f"(f(0+) = {f0} plays no role)"))
+        return []
+    if f0 in (sympy.oo, -sympy.oo):
+        raise ValueError(f"f(0+) = {f0} with finite f'(0+) = {a}: f is not convex/proper on u > 0")
+    steps.append((f"t <= a = {a}: g'(u) = t - f'(u) <= 0, g decreases, the sup is at u -> 0+",
+                  sympy.Eq(sympy.Symbol("f*(t)"), -f0, evaluate=False)))
+    return [(-f0, a, True)]
+
+
+def _stationary_steps(p: Piece, steps: list) -> None:
+    where = f"{p.a} < t < {p.b}"
+    if p.implicit:
+        steps.append((f"Stationarity on {where}", sympy.Eq(p.f_prime.subs(u, U_STAR(t)), t)))
+        steps.append(("No closed-form inverse of f'", "u*(t) = ustar(t) is the unique root of "
+                      "f'(u) = t in u > 0 (f' increases strictly from a to b); f*(t) is left in "
+                      "implicit form and evaluated numerically (bisection in log u)."))
+    else:
+        steps.append((f"Stationarity f'(u) = t, solved for u > 0 ({where})",
+                      sympy.Eq(sympy.Symbol("u*(t)"), p.stationary_u, evaluate=False)))
+        steps.append(("It lies in the range of u", f"u*(t) runs over ({p.lo}, {p.hi}) exactly "
+                      f"when t runs over ({p.a}, {p.b}) because f' is increasing there."))
+    steps.append(("Substitute: f*(t) = t u* - f(u*)", sympy.Eq(sympy.Symbol("f*(t)"), p.value, evaluate=False)))
+
+
+def _inner_segments(pieces, steps: list) -> list:
+    """a < t < b: the stationary value on each piece, and t k - f(k) on the subdifferential of each kink k."""
+    segs = []
     for i, p in enumerate(pieces):
         if p.a != p.b:
-            where = f"{p.a} < t < {p.b}"
-            if p.implicit:
-                steps.append((f"Stationarity on {where}", sympy.Eq(p.f_prime.subs(u, U_STAR(t)), t)))
-                steps.append(("No closed-form inverse of f'", "u*(t) = ustar(t) is the unique root of "
-                              "f'(u) = t in u > 0 (f' increases strictly from a to b); f*(t) is left in "
-                              "implicit form and evaluated numerically (bisection in log u)."))
-            else:
-                steps.append((f"Stationarity f'(u) = t, solved for u > 0 ({where})",
-                              sympy.Eq(sympy.Symbol("u*(t)"), p.stationary_u, evaluate=False)))
-                steps.append(("It lies in the range of u", f"u*(t) runs over ({p.lo}, {p.hi}) exactly "
-                              f"when t runs over ({p.a}, {p.b}) because f' is increasing there."))
-            steps.append(("Substitute: f*(t) = t u* - f(u*)",
-                          sympy.Eq(sympy.Symbol("f*(t)"), p.value, evaluate=False)))
+            _stationary_steps(p, steps)
             segs.append((p.value, p.b, False))
         if i + 1 < len(pieces):
-            k = p.hi
-            q = pieces[i + 1]
+            k, q = p.hi, pieces[i + 1]
             val = t * k - p.f.subs(u, k)
             steps.append((f"Kink at u = {k}: for {p.b} <= t <= {q.a} the sup is at u* = {k}",
                           sympy.Eq(sympy.Symbol("f*(t)"), val, evaluate=False)))
             segs.append((val, q.a, True))
+    return segs
 
-    value_at_b = None
-    closed_b = False
-    if b != sympy.oo:
-        value_at_b = _limit(sympy.expand(b * u - last.f), sympy.oo)
-        closed_b = value_at_b.is_finite is True
-        steps.append((f"t = b = {b}: g increases, f*(b) = lim_(u->oo) (b u - f(u))", value_at_b))
-        if closed_b:
-            v, hi, closed = segs[-1]
-            if hi == b and closed:
-                pass
-            else:
-                try:
-                    left = sympy.limit(v, t, b, "-") if not v.has(U_STAR) else None
-                except Exception:  # noqa: BLE001
-                    left = None
-                if left is not None and sympy.simplify(left - value_at_b) == 0:
-                    segs[-1] = (v, hi, True)
-                else:
-                    segs.append((value_at_b, b, True))
-        steps.append((f"t > b = {b}", "g(u) >= (t - b) u + const grows without bound: f*(t) = +oo"))
-        segs.append((sympy.oo, sympy.oo, False))
-    else:
+
+def _upper_end(b, last: Piece, segs: list, steps: list) -> tuple:
+    """t >= b (b = f'(oo) finite): f*(b) = lim (b u - f(u)), closing dom f* when finite; +oo beyond.
+    Appends to ``segs``; returns (f*(b) or None, whether dom f* is closed at b)."""
+    if b == sympy.oo:
         steps.append(("f'(oo) = oo", "every t is a slope of f: dom f* = R"))
+        return None, False
+    value_at_b = _limit(sympy.expand(b * u - last.f), sympy.oo)
+    closed_b = value_at_b.is_finite is True
+    steps.append((f"t = b = {b}: g increases, f*(b) = lim_(u->oo) (b u - f(u))", value_at_b))
+    if closed_b and not (segs[-1][1] == b and segs[-1][2]):
+        v, hi, _ = segs[-1]
+        try:
+            left = sympy.limit(v, t, b, "-") if not v.has(U_STAR) else None
+        except Exception:  # noqa: BLE001
+            left = None
+        if left is not None and sympy.simplify(left - value_at_b) == 0:
+            segs[-1] = (v, hi, True)
+        else:
+            segs.append((value_at_b, b, True))
+    steps.append((f"t > b = {b}", "g(u) >= (t - b) u + const grows without bound: f*(t) = +oo"))
+    segs.append((sympy.oo, sympy.oo, False))
+    return value_at_b, closed_b
 
+
+def _assemble(segs: list):
+    """The segments (value, upper end, upper end included) as one expression in t (a Piecewise)."""
     pw_args = []
     for v, hi, closed in segs:
         if hi == sympy.oo:
             pw_args.append((v, True))
             break
         pw_args.append((v, sympy.Le(t, hi) if closed else sympy.Lt(t, hi)))
-    if len(pw_args) == 1:
-        conj = pw_args[0][0]
-    else:
-        conj = sympy.Piecewise(*pw_args)
-    domain = (-math.inf, _to_float(b) if b.is_number else b)
-    closed = (False, bool(closed_b))
-    implicit = any(p.implicit for p in pieces)
+    return pw_args[0][0] if len(pw_args) == 1 else sympy.Piecewise(*pw_args)
+
+
+@functools.lru_cache(maxsize=256)
+def _derive_cached(f: sympy.Expr) -> Derivation:
+    """The derivation of f* in the order of the module docstring's steps 1-5."""
+    convex = is_convex(f)
+    if not convex:
+        raise ValueError(f"f(u) = {f} is not convex on u > 0 ({convex.detail}): the conjugate "
+                         f"machinery (and D_f >= 0) needs a convex generator")
+    steps: list = [
+        ("Generator", sympy.Eq(sympy.Function("f")(u), f, evaluate=False)),
+        ("Set-up", "f*(t) = sup_{u>0} g(u),  g(u) = t*u - f(u); g is concave in u because f is "
+                   "convex, and g'(u) = t - f'(u) with f' non-decreasing."),
+        ("g(u) = t u - f(u)", t * u - f),
+    ]
+    smooth, kinks = _smooth_parts(f, steps)
+    pieces = [_piece(f, fi, lo, hi) for fi, lo, hi in smooth]
+    for p, q in zip(pieces[:-1], pieces[1:]):  # convexity across kinks: f'(k-) <= f'(k+)
+        if not _ext_le(p.b, q.a, f"f'({p.hi}-) <= f'({p.hi}+)"):
+            raise ValueError(f"f = {f} is not convex: its slope jumps down at u = {p.hi}")
+    a, b = pieces[0].a, pieces[-1].b
+    f_prime, f_second = _derivative_steps(f, pieces, kinks, steps)
+    f0 = _limit(pieces[0].f, 0, "+")
+    steps.append(("Slopes reached inside u > 0", f"a = f'(0+) = {a},  b = f'(oo) = {b}"))
+    segs = _lower_segments(a, f0, steps) + _inner_segments(pieces, steps)
+    value_at_b, closed_b = _upper_end(b, pieces[-1], segs, steps)
+    conj = _assemble(segs)
     steps.append(("Result", sympy.Eq(sympy.Symbol("f*(t)"), conj, evaluate=False)))
     steps.append(("Domain", f"dom f* = {_interval_text(-sympy.oo, False, b, closed_b)}"))
-
-    stationary = pieces[0].stationary_u if len(pieces) == 1 else None
     return Derivation(f=f, f_prime=f_prime, f_second=f_second, pieces=tuple(pieces),
-                      breakpoints=tuple(kinks), stationary_u=stationary, a=a, b=b, f_at_zero=f0,
-                      value_at_b=value_at_b, conjugate=conj, domain=domain, domain_closed=closed,
-                      implicit=implicit, steps=steps, domain_sympy=(-sympy.oo, b))
+                      breakpoints=tuple(kinks), stationary_u=pieces[0].stationary_u if len(pieces) == 1 else None,
+                      a=a, b=b, f_at_zero=f0, value_at_b=value_at_b, conjugate=conj,
+                      domain=(-math.inf, to_float(b) if b.is_number else b), domain_closed=(False, bool(closed_b)),
+                      implicit=any(p.implicit for p in pieces), steps=steps, domain_sympy=(-sympy.oo, b))
 
 
 def derive_conjugate(f_expr):
@@ -805,7 +828,7 @@ def is_convex(f_expr, *, grid: Sequence[float] | None = None) -> Check:
     uu = np.asarray(grid, dtype=float) if grid is not None else np.logspace(-8, 8, 4001)
     for p, lo, hi in pieces:
         fpp = sympy.lambdify(u, sympy.diff(p, u, 2), modules=[{"LambertW": _lambertw_real}, "numpy"])
-        m = (uu > float(lo)) & (uu < _to_float(hi))
+        m = (uu > float(lo)) & (uu < to_float(hi))
         if not m.any():
             continue
         with np.errstate(all="ignore"):

@@ -1,19 +1,33 @@
 """The table of every divergence and the step-by-step derivation of its conjugate: what ``fdiv list``
 and ``fdiv derive NAME`` print (chapter 3).  Built on :mod:`fdiv.core.symbolic` (the derivation) and
-:mod:`fdiv.core.divergences` (the registry)."""
+:mod:`fdiv.core.divergences` (the registry).
+
+Deriving the thirteen conjugates with sympy takes seconds, so the rows of the built-in divergences are
+kept in ``conjugate_table.json`` next to this module, each under the generator it was derived from.
+``fdiv list`` prints them without importing torch or sympy while only the built-ins can be registered
+(the registry module not yet imported); otherwise a row is reused only if its divergence's generator
+is unchanged, and derived afresh if not.  The file is written by ``python -m fdiv.core.tables --write``
+and a test checks it against the live derivation.
+"""
 from __future__ import annotations
 
+import argparse
+import json
 import sys
+from pathlib import Path
 
-import sympy
+__all__ = ["conjugate_table", "print_table", "print_derivation", "table_text", "write_table_file"]
 
-from fdiv.core.divergences import get, names
-from fdiv.core.symbolic import Derivation, _prepare, _tidy, derive, format_expr, u
-
-__all__ = ["conjugate_table", "print_table", "print_derivation"]
+TABLE_FILE = Path(__file__).with_name("conjugate_table.json")
+COLUMNS = [("name", "name"), ("f", "f(u)"), ("f_star", "f*(t)"), ("domain", "dom f*"),
+           ("activation", "sigma_f"), ("f_prime_one", "f'(1)")]
+FOOTER = ("\nf*(t) = sup_{u>0} (t u - f(u)); f*(t) = +oo outside dom f*. "
+          "'fdiv derive NAME' shows the derivation.")
 
 
 def _activation_text(d) -> str:
+    import sympy
+
     for attr in ("activation_expr", "activation_label"):
         v = getattr(d, attr, None)
         if v is not None:
@@ -21,24 +35,12 @@ def _activation_text(d) -> str:
     return type(d).__name__
 
 
-def _divergences():
-    """(label, Divergence) for every registered name; families get a few representative values."""
-    out = []
-    for name in names():
-        try:
-            out.append((name, get(name)))
-        except (TypeError, ValueError):
-            for alpha in (-1.0, 0.5, 2.0):
-                try:
-                    d = get(name, alpha=alpha)
-                except (TypeError, ValueError):
-                    break
-                out.append((f"{name}({alpha:g})", d))
-    return out
-
-
-def _slope_text(der: Derivation, x) -> str:
+def _slope_text(der, x) -> str:
     """f'(x), or the subdifferential [f'(x-), f'(x+)] at a kink."""
+    import sympy
+
+    from fdiv.core.symbolic import _tidy, u
+
     for p, q in zip(der.pieces[:-1], der.pieces[1:]):
         if p.hi == x:
             return f"[{sympy.sstr(p.b)}, {sympy.sstr(q.a)}]"
@@ -46,50 +48,93 @@ def _slope_text(der: Derivation, x) -> str:
     return sympy.sstr(_tidy(p.f_prime.subs(u, x)))
 
 
+def _generator_key(d) -> str:
+    """The generator a row is derived from, as exact text (floats become rationals, as in derive)."""
+    import sympy
+
+    from fdiv.core.symbolic import _prepare
+
+    return sympy.srepr(_prepare(d.sympy_f))
+
+
+def _row(d) -> dict:
+    """{name, f, f_star, domain, activation, f_prime_one, key, derivation} from the live derivation."""
+    import sympy
+
+    from fdiv.core.symbolic import derive, format_expr
+
+    der = derive(d.sympy_f)
+    return {"name": d.tag, "f": sympy.sstr(der.f), "f_star": format_expr(der.conjugate),
+            "domain": der.domain_text(), "activation": _activation_text(d),
+            "f_prime_one": _slope_text(der, sympy.Integer(1)), "key": _generator_key(d), "derivation": der}
+
+
 def conjugate_table() -> list[dict]:
-    """Rows {name, f, f_star, domain, activation, f_prime_one, derivation} for every divergence."""
-    rows = []
-    for label, d in _divergences():
-        der = derive(d.sympy_f)
-        rows.append({
-            "name": label,
-            "f": sympy.sstr(der.f),
-            "f_star": format_expr(der.conjugate),
-            "domain": der.domain_text(),
-            "activation": _activation_text(d),
-            "f_prime_one": _slope_text(der, sympy.Integer(1)),
-            "derivation": der,
-        })
-    return rows
+    """Rows {name, f, f_star, domain, activation, f_prime_one, key, derivation} for every divergence
+    (``every()``: the alpha family at a few values), each derived now with sympy."""
+    from fdiv.core.divergences import every
+
+    return [_row(d) for d in every()]
+
+
+def _stored_rows() -> list[dict]:
+    try:
+        return json.loads(TABLE_FILE.read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # a missing or damaged file only costs the time to derive
+        return []
+
+
+def _table_rows() -> list[dict]:
+    """The rows to print: the stored ones while only the built-ins can be registered, otherwise
+    every registered divergence with its stored row if the generator matches, derived if not."""
+    stored = _stored_rows()
+    if stored and "fdiv.core.divergences" not in sys.modules:
+        return stored
+    from fdiv.core.divergences import every
+
+    by_key = {(r["name"], r["key"]): r for r in stored}
+    return [by_key.get((d.tag, _generator_key(d))) or _row(d) for d in every()]
+
+
+def table_text(rows: list[dict] | None = None) -> str:
+    """The aligned table of f, f*, dom f*, sigma_f and f'(1) with its footer (what ``fdiv list`` prints)."""
+    rows = _table_rows() if rows is None else rows
+    widths = {k: max(len(h), *(len(str(r[k])) for r in rows)) for k, h in COLUMNS}
+    lines = ["  ".join(h.ljust(widths[k]) for k, h in COLUMNS).rstrip(),
+             "  ".join("-" * widths[k] for k, _ in COLUMNS)]
+    lines += ["  ".join(str(r[k]).ljust(widths[k]) for k, _ in COLUMNS).rstrip() for r in rows]
+    return "\n".join(lines) + "\n" + FOOTER
 
 
 def print_table(file=None) -> None:
     """``fdiv list``: aligned table of f, f*, dom f*, output activation sigma_f and f'(1)."""
-    file = sys.stdout if file is None else file
-    cols = [("name", "name"), ("f", "f(u)"), ("f_star", "f*(t)"), ("domain", "dom f*"),
-            ("activation", "sigma_f"), ("f_prime_one", "f'(1)")]
-    rows = conjugate_table()
-    widths = {k: max(len(h), *(len(str(r[k])) for r in rows)) for k, h in cols}
-    line = "  ".join(h.ljust(widths[k]) for k, h in cols).rstrip()
-    print(line, file=file)
-    print("  ".join("-" * widths[k] for k, _ in cols), file=file)
-    for r in rows:
-        print("  ".join(str(r[k]).ljust(widths[k]) for k, _ in cols).rstrip(), file=file)
-    print("\nf*(t) = sup_{u>0} (t u - f(u)); f*(t) = +oo outside dom f*. "
-          "'fdiv derive NAME' shows the derivation.", file=file)
+    print(table_text(), file=sys.stdout if file is None else file)
+
+
+def write_table_file(path: Path = TABLE_FILE) -> None:
+    """Derive every row now and store the text columns (and the generator) in ``path``."""
+    rows = [{k: v for k, v in r.items() if k != "derivation"} for r in conjugate_table()]
+    path.write_text(json.dumps(rows, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def _pretty(expr, file) -> str:
+    import sympy
+
     enc = (getattr(file, "encoding", None) or "").lower()
     return sympy.pretty(expr, use_unicode="utf" in enc, wrap_line=False)
 
 
-def print_derivation(name, file=None, **params) -> Derivation:
+def print_derivation(name, file=None, **params):
     """``fdiv derive NAME``: the step-by-step derivation of f* for a registered divergence.
 
     ``name`` may also be a sympy expression (or string) in u. Unknown names -> ValueError
     listing the registered names (raised by ``fdiv.get``).
     """
+    import sympy
+
+    from fdiv.core.divergences import get
+    from fdiv.core.symbolic import _prepare, derive, format_expr
+
     file = sys.stdout if file is None else file
     is_name = isinstance(name, str) and name.isidentifier() and name != "u"
     if is_name and not params:
@@ -115,3 +160,26 @@ def print_derivation(name, file=None, **params) -> Derivation:
             print("\n".join("    " + ln for ln in text.splitlines()), file=file)
     print(f"\nOne line: f*(t) = {format_expr(der.conjugate)},  dom f* = {der.domain_text()}", file=file)
     return der
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m fdiv.core.tables --write`` regenerates the stored rows; ``--check`` compares them."""
+    parser = argparse.ArgumentParser(prog="python -m fdiv.core.tables", description=main.__doc__)
+    action = parser.add_mutually_exclusive_group()
+    action.add_argument("--write", action="store_true", help="derive every row and store them")
+    action.add_argument("--check", action="store_true", help="compare the stored rows with a live derivation (default)")
+    args = parser.parse_args(argv)
+    if args.write:
+        write_table_file()
+        print(f"wrote {TABLE_FILE}")
+        return 0
+    live = [{k: v for k, v in r.items() if k != "derivation"} for r in conjugate_table()]
+    if live == _stored_rows():
+        print(f"{TABLE_FILE.name} matches the live derivation")
+        return 0
+    print(f"{TABLE_FILE.name} is out of date: run python -m fdiv.core.tables --write", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
