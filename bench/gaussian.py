@@ -56,7 +56,7 @@ def table(quick: bool = False, steps=None, seed: int = 0) -> Table:
         c0 = time.process_time()
         try:
             fit = fit_gaussian_vdm(name, divergence_params=params, steps=steps or (800 if quick else 2000), seed=seed)
-            vm, vs, vj = fit.mean, fit.std, fit.divergence_estimate
+            vm, vs, vj = fit.mu, fit.sigma, fit.value
         except TrainingDiverged as e:
             vm = vs = vj = float("nan")
         t.rows.append([label, em, es, vm, vs, ev, vj, glob, time.process_time() - c0])

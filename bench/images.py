@@ -29,7 +29,7 @@ import fdiv
 from fdiv.evaluation import images as image_metrics
 from fdiv.datasets import get_dataset
 from fdiv.gan.models import default_models
-from fdiv.gan.training import TrainConfig, TrainingDiverged, _derived_seed, train
+from fdiv.gan.training import TrainConfig, TrainingDiverged, derived_seed, train
 
 from . import Table, markdown
 
@@ -123,8 +123,8 @@ def hand_written_loop(steps: int, cfg: TrainConfig, seed: int = 0) -> float:
     G, D = default_models(ds, True, **cfg.model)
     opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=cfg.betas)
     opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=cfg.betas)
-    g_data = torch.Generator().manual_seed(_derived_seed(seed, 1))
-    g_noise = torch.Generator().manual_seed(_derived_seed(seed, 2))
+    g_data = torch.Generator().manual_seed(derived_seed(seed, 1))
+    g_noise = torch.Generator().manual_seed(derived_seed(seed, 2))
     g_params = list(G.parameters())
     B = cfg.batch_size
     t0 = time.perf_counter()

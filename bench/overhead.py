@@ -15,7 +15,7 @@ import torch.nn.functional as F
 import fdiv
 from fdiv.datasets import get_dataset
 from fdiv.gan.models import default_models
-from fdiv.gan.training import TrainConfig, _derived_seed, train
+from fdiv.gan.training import TrainConfig, derived_seed, train
 
 from . import Table
 
@@ -28,8 +28,8 @@ def hand_written_loop(dataset: str, steps: int, batch_size: int, lr_g: float, lr
     G, D = default_models(ds, **(model or {}))
     opt_g = torch.optim.Adam(G.parameters(), lr=lr_g, betas=betas)
     opt_d = torch.optim.Adam(D.parameters(), lr=lr_d, betas=betas)
-    g_data = torch.Generator().manual_seed(_derived_seed(seed, 1))
-    g_noise = torch.Generator().manual_seed(_derived_seed(seed, 2))
+    g_data = torch.Generator().manual_seed(derived_seed(seed, 1))
+    g_noise = torch.Generator().manual_seed(derived_seed(seed, 2))
     g_params = list(G.parameters())
     t0 = time.perf_counter()
     for _ in range(steps):
@@ -72,7 +72,7 @@ def table(quick: bool = False) -> Table:
     f, h, cfg = measure("ring8", steps=150 if quick else 500, repeats=3 if quick else 5)
     t.rows.append([f"2-D MLP {cfg.model or 'default'}, batch {cfg.batch_size}, GAN", "cpu (1 thread)", f, h, f / h])
     try:
-        from . import images  # the image helper's DC-GAN row
+        from . import images  # the conditional DC-GAN row (bench.images)
         rows = getattr(images, "overhead_rows", None)
         if rows is not None:
             t.rows.extend(rows(quick))

@@ -100,7 +100,7 @@ def test_bad_arguments(digits):
         digits.images("valid")
     with pytest.raises(ValueError, match="test_fraction"):
         Digits(test_fraction=1.5)
-    with pytest.raises(ValueError, match="positive int"):
+    with pytest.raises(ValueError, match="integer >= 1, got 0"):
         digits.sample(0)
 
 

@@ -148,16 +148,21 @@ def test_evaluate_conditional_and_unconditional(clf, digits):
 
 
 def test_image_grid():
+    from fdiv.viz.plots import tile_images
+
+    def image_grid(x, nrow, padding=1):
+        return tile_images(x, nrow, padding=padding)[0]
+
     x = torch.linspace(-1, 1, 7 * 64).reshape(7, 1, 8, 8)
-    g = im.image_grid(x, nrow=3, padding=1)
+    g = image_grid(x, nrow=3, padding=1)
     assert g.shape == (3 * 9 + 1, 3 * 9 + 1)
     assert g.min() >= 0 and g.max() <= 1
     assert np.allclose(g[1:9, 1:9], ((x[0, 0] + 1) / 2).numpy())
     assert np.allclose(g[10:18, 1:9], ((x[3, 0] + 1) / 2).numpy())  # row 2 starts with image 3
-    rgb = im.image_grid(torch.zeros(2, 3, 4, 4), nrow=2, padding=0)
+    rgb = image_grid(torch.zeros(2, 3, 4, 4), nrow=2, padding=0)
     assert rgb.shape == (4, 8, 3) and np.allclose(rgb, 0.5)
     with pytest.raises(ValueError, match="nrow"):
-        im.image_grid(x, nrow=0)
+        image_grid(x, nrow=0)
 
 
 def test_trainer_integration_conditional_digits(clf, tmp_path):
@@ -174,7 +179,8 @@ def test_trainer_integration_conditional_digits(clf, tmp_path):
     G, _, cfg = models_from_checkpoint(tmp_path)
     assert cfg.conditional and cfg.batch_size == 16
     x1 = res.sample(20, seed=1)
-    x2 = im.image_grid(x1, nrow=10)  # 2 rows of 10
+    from fdiv.viz.plots import tile_images
+    x2, _ = tile_images(x1, nrow=10)  # 2 rows of 10
     assert x2.shape == (2 * 9 + 1, 10 * 9 + 1)
     from fdiv.gan.models import generate
     assert torch.allclose(generate(G, 20, seed=1), x1)

@@ -156,9 +156,9 @@ def test_mixture_latent_is_saved_with_the_weights_and_validated():
         MLPGenerator(latent_dim=3, latent_mixture=1)
     with pytest.raises(ValueError, match="latent_dim >= 2"):
         MLPGenerator(latent_dim=1, latent_mixture=4)
-    with pytest.raises(ValueError, match="mixture_scale must be a positive finite number, got 0"):
+    with pytest.raises(ValueError, match="mixture_scale must be a finite number > 0, got 0"):
         MLPGenerator(latent_dim=3, latent_mixture=4, mixture_scale=0)
-    with pytest.raises(ValueError, match="latent_mixture must be an int >= 0"):
+    with pytest.raises(ValueError, match="latent_mixture must be an integer >= 0"):
         MLPGenerator(latent_dim=3, latent_mixture=2.5)
     with pytest.raises(ValueError, match="plain Gaussian latent"):
         MLPGenerator(latent_dim=3).component(z[:, :3])

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import fdiv
-from fdiv.gan.objectives import critic_loss, critic_objective, generator_loss, gradient_penalty, witness
+from fdiv.gan.objectives import critic_objective, generator_loss, gradient_penalty, witness
 
 
 # divergences whose f' is finite and strictly increasing on the ratios used below
@@ -19,7 +19,7 @@ def test_gan_objective_is_the_classical_one():
     D_r, D_f = torch.sigmoid(v_r), torch.sigmoid(v_f)
     expected = torch.log(D_r).mean() + torch.log(1 - D_f).mean()
     assert torch.allclose(critic_objective(d, v_r, v_f), expected)
-    assert torch.allclose(critic_loss(d, v_r, v_f), -expected)
+    assert torch.allclose(-critic_objective(d, v_r, v_f), -expected)
     # minimax: descend J  ->  mean log(1 - D(G(z)));  non-saturating: -mean log D(G(z))
     assert torch.allclose(generator_loss(d, v_f, "minimax"), torch.log(1 - D_f).mean())
     assert torch.allclose(generator_loss(d, v_f, "nonsaturating"), -torch.log(D_f).mean())
@@ -113,7 +113,7 @@ def test_critic_step_increases_J_and_generator_step_decreases_it(name):
     J0 = critic_objective(d, D(x), D(G(z).detach()))
     opt = torch.optim.SGD(D.parameters(), lr=1e-3)
     opt.zero_grad()
-    critic_loss(d, D(x), D(G(z).detach())).backward()
+    (-critic_objective(d, D(x), D(G(z).detach()))).backward()
     opt.step()
     with torch.no_grad():
         J1 = critic_objective(d, D(x), D(G(z)))

@@ -29,7 +29,8 @@ def ring_run(tmp_path_factory):
 
 def test_train_writes_everything(ring_run):
     files = sorted(p.name for p in ring_run.iterdir())
-    assert files == ["checkpoint.pt", "curves.png", "metrics.json", "samples.npy", "samples.png"]
+    assert files == ["checkpoint.pt", "curves.png", "fdiv-run.json", "metrics.json", "samples.npy", "samples.png"]
+    assert json.loads((ring_run / "fdiv-run.json").read_text())["status"] == "complete"
     m = json.loads((ring_run / "metrics.json").read_text())
     assert m["divergence"] == "gan" and m["dataset"] == "ring8" and m["steps"] == 12
     assert {"modes", "high_quality", "reverse_kl", "seconds"} <= set(m)
@@ -39,7 +40,7 @@ def test_train_writes_everything(ring_run):
     mm = mode_metrics(x, get_dataset("ring8"))
     assert mm["modes"] == m["modes"] and mm["high_quality"] == pytest.approx(m["high_quality"])
     assert (ring_run / "samples.png").read_bytes()[:4] == b"\x89PNG"
-    assert not list(ring_run.parent.glob(".ring.*"))  # temporary directories are gone
+    assert not list(ring_run.parent.glob(".*")) and not list(ring_run.glob(".*"))  # no temporary files
 
 
 def test_sample_npy_png_and_errors(ring_run, tmp_path, capsys):
@@ -59,10 +60,10 @@ def test_sample_npy_png_and_errors(ring_run, tmp_path, capsys):
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"garbage")
     code, _, err = _run(capsys, "sample", "--checkpoint", str(bad), "--out", str(tmp_path / "v.npy"))
-    assert code == 2 and "not a readable fdiv checkpoint" in err
+    assert code == 2 and "not an fdiv checkpoint" in err
     torch.save({"state_dict": {}}, tmp_path / "foreign.pt")
     code, _, err = _run(capsys, "sample", "--checkpoint", str(tmp_path / "foreign.pt"), "--out", str(tmp_path / "v.npy"))
-    assert code == 2 and "not an fdiv training checkpoint" in err
+    assert code == 2 and "not an fdiv checkpoint" in err and "weights_only" not in err
     # a checkpoint whose weights do not fit its config ("from another model")
     ckd = torch.load(ck, weights_only=True)
     ckd["config"]["model"] = {"hidden": 7}
@@ -89,16 +90,20 @@ def test_bad_arguments_fail_before_writing_anything(tmp_path, capsys, argv, mess
 
 
 def test_bad_steps_is_a_usage_error(tmp_path, capsys):
-    with pytest.raises(SystemExit) as e:
-        main(["train", "--dataset", "ring8", "--steps", "-5", "--out", str(tmp_path / "r")])
+    code, _, err = _run(capsys, "train", "--dataset", "ring8", "--steps", "-5", "--out", str(tmp_path / "r"))
+    assert code == 2 and err.count("\n") == 1
+    assert "steps must be an integer >= 0, got -5" in err
+    with pytest.raises(SystemExit) as e:  # not a number at all: argparse's usage error, in one line
+        main(["train", "--dataset", "ring8", "--steps", "many", "--out", str(tmp_path / "r")])
     assert e.value.code == 2
-    assert "positive integer" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--steps: invalid integer value: 'many'" in err and err.count("\n") == 1
     assert not (tmp_path / "r").exists()
 
 
 def test_out_exists_and_resume(ring_run, tmp_path, capsys):
     code, _, err = _run(capsys, "train", "--dataset", "ring8", "--steps", "3", "--out", str(ring_run))
-    assert code == 2 and "already exists" in err
+    assert code == 2 and "holds a finished fdiv run" in err and f"--resume {ring_run}" in err
     # resume: continue a 12-step run to 20 steps into a new directory, same as training 20 steps at once
     # (with a constant learning rate: the cosine schedule depends on the total number of steps)
     const = ["--lr-schedule", "constant", "--ema", "0.9"]
@@ -120,22 +125,26 @@ def test_out_exists_and_resume(ring_run, tmp_path, capsys):
 
 
 def test_divergence_keeps_the_last_good_checkpoint(tmp_path, capsys, monkeypatch):
-    from fdiv.gan.training import loop as T
-    real, calls = T.critic_objective, {"n": 0}
+    from fdiv.gan.training import load_checkpoint
+    from fdiv.gan.training import steps as S
+    real, calls = S.critic_objective, {"n": 0}
 
     def poisoned(d, a, b):
         calls["n"] += 1
         J = real(d, a, b)
         return J * float("nan") if calls["n"] == 8 else J
 
-    monkeypatch.setattr(T, "critic_objective", poisoned)
+    monkeypatch.setattr(S, "critic_objective", poisoned)
     out = tmp_path / "div"
-    code, _, err = _run(capsys, "train", "--dataset", "ring8", "--steps", "20", "--batch-size", "32",
-                        "--checkpoint-every", "5", "--device", "cpu", "--out", str(out))
-    assert code == 1
-    assert "step 8" in err and "div.partial" in err
-    assert not out.exists()
-    assert T.load_checkpoint(tmp_path / "div.partial")["step"] == 5
+    code, _, err = _run(capsys, "train", "--divergence", "kl", "--dataset", "ring8", "--steps", "20",
+                        "--batch-size", "32", "--checkpoint-every", "5", "--device", "cpu", "--out", str(out))
+    assert code == 1 and err.count("\n") == 1
+    assert "step 8" in err and str(out / "checkpoint.pt") in err
+    # the hint names the divergence's recipe, not --resume (which would diverge at step 8 again)
+    assert "recipe of kl on ring8" in err and "critic_steps=1" in err and "gradient_penalty=0" in err
+    assert "--critic-steps 2" in err and "--resume" not in err
+    assert json.loads((out / "fdiv-run.json").read_text())["status"] == "diverged"
+    assert load_checkpoint(out)["step"] == 5
 
 
 def test_mixture1d_writes_samples(tmp_path, capsys):
@@ -157,7 +166,7 @@ def test_latent_mixture_option(ring_run, tmp_path, capsys):
     assert G.latent_mixture == 0 and G.latent_dim == 2 and cfg.model["latent_mixture"] == 0
     code, _, err = _run(capsys, "train", "--resume", str(out), "--steps", "4", "--latent-mixture", "7",
                         "--out", str(out))
-    assert code != 0 and "--latent-mixture cannot change on --resume" in err
+    assert code == 2 and "--latent-mixture cannot change on --resume" in err
     assert load_checkpoint(out)["step"] == 3
     code, _, err = _run(capsys, "train", "--dataset", "ring8", "--latent-mixture", "1", "--steps", "2",
                         "--out", str(tmp_path / "bad"))

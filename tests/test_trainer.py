@@ -7,8 +7,9 @@ import pytest
 import torch
 
 import fdiv
-from fdiv.gan.training import loop as T
-from fdiv.gan.training import TrainConfig, TrainingDiverged, load_checkpoint, train
+from fdiv.gan.training import steps as S
+from fdiv.gan.training import (TrainConfig, TrainingDiverged, fit_gaussian_vdm, load_checkpoint,
+                               models_from_checkpoint, train)
 
 
 TINY = dict(dataset="ring8", batch_size=32, model=dict(hidden=16, depth=1), eval_samples=200,
@@ -72,15 +73,15 @@ def test_resume_validation(tmp_path):
     with pytest.raises(ValueError, match="does not exist"):
         train(resume=tmp_path / "nope")
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
-    with pytest.raises(ValueError, match="not a readable"):
+    with pytest.raises(ValueError, match="not an fdiv checkpoint"):
         train(resume=tmp_path / "junk.pt")
     torch.save({"hello": 1}, tmp_path / "other.pt")
-    with pytest.raises(ValueError, match="not an fdiv training checkpoint"):
+    with pytest.raises(ValueError, match="not an fdiv checkpoint"):
         load_checkpoint(tmp_path / "other.pt")
 
 
 def test_nan_stops_with_the_step_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
-    real = T.critic_objective
+    real = S.critic_objective
     calls = {"n": 0}
 
     def poisoned(d, v_real, v_fake):
@@ -88,7 +89,7 @@ def test_nan_stops_with_the_step_and_keeps_the_last_good_checkpoint(tmp_path, mo
         J = real(d, v_real, v_fake)
         return J * float("nan") if calls["n"] == 17 else J
 
-    monkeypatch.setattr(T, "critic_objective", poisoned)
+    monkeypatch.setattr(S, "critic_objective", poisoned)
     with pytest.raises(TrainingDiverged) as e:
         train(divergence="gan", steps=40, seed=0, out=tmp_path, checkpoint_every=10, **TINY)
     assert e.value.step == 17 and "step 17" in str(e.value)
@@ -96,9 +97,9 @@ def test_nan_stops_with_the_step_and_keeps_the_last_good_checkpoint(tmp_path, mo
     ck = load_checkpoint(tmp_path)
     assert ck["step"] == 10
     assert all(torch.isfinite(v).all() for v in ck["generator"].values())
-    assert not list(tmp_path.glob(".*tmp*"))  # no temporary files left behind
+    assert not list(tmp_path.glob(".fdiv-tmp-*"))  # no temporary files left behind
     # the kept checkpoint is the clean run's step-10 checkpoint: resuming it (unpoisoned) works
-    monkeypatch.setattr(T, "critic_objective", real)
+    monkeypatch.setattr(S, "critic_objective", real)
     res = train(resume=tmp_path, steps=12, progress=False)
     assert res.history["step"][-1] == 12
 
@@ -127,9 +128,12 @@ def test_config_validation():
 
 
 def test_resolved_defaults():
+    from fdiv.datasets import Grid25
+    from fdiv.gan.training.recipes import RECIPES
     c = TrainConfig(dataset="grid25").resolved()
-    assert c.steps == T.DATASET_DEFAULTS["grid25"]["steps"]
-    assert c.batch_size == T.DATASET_DEFAULTS["grid25"]["batch_size"]
+    assert c.steps == Grid25.train_defaults["steps"] == 8000
+    assert c.batch_size == Grid25.train_defaults["batch_size"] == 128
+    assert c.lr_g == RECIPES[("grid25", "*")]["lr_g"] and c.gradient_penalty == 0.1
     assert TrainConfig.from_dict(c.to_dict()) == c
 
 
@@ -165,12 +169,14 @@ def test_training_learns_the_ring():
 
 
 def test_fit_gaussian_vdm_moves_towards_the_data():
-    fit = T.fit_gaussian_vdm("kl", steps=150, seed=0, batch_size=256)
+    from fdiv.core.estimate import GaussianFit
+    fit = fit_gaussian_vdm("kl", steps=150, seed=0, batch_size=256)
     P = fdiv.datasets.get_dataset("mixture1d").distribution
     # KL(P||Q) is minimised by moment matching: the fit starts there and must stay close
-    assert fit.mean == pytest.approx(float(P.mean), abs=0.4)
-    assert fit.std == pytest.approx(float(P.stddev), rel=0.25)
-    assert math.isfinite(fit.divergence_estimate)
+    assert isinstance(fit, GaussianFit)  # the one Gaussian-fit result type (also fit_gaussian_exact's)
+    assert fit.mu == pytest.approx(float(P.mean), abs=0.4)
+    assert fit.sigma == pytest.approx(float(P.stddev), rel=0.25)
+    assert math.isfinite(fit.value)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
@@ -182,7 +188,7 @@ def test_cuda_training_and_amp(tmp_path):
         assert res.history[k] == pytest.approx(res2.history[k], rel=1e-4, abs=1e-5)
     res3 = train(divergence="gan", steps=20, seed=0, amp=True, **{**TINY, "device": "cuda"})
     assert all(math.isfinite(v) for v in res3.history["loss_d"])
-    G, D, cfg = T.models_from_checkpoint(tmp_path / "checkpoint.pt", device="cuda")
+    G, D, cfg = models_from_checkpoint(tmp_path / "checkpoint.pt", device="cuda")
     assert next(G.parameters()).is_cuda
 
 
@@ -199,10 +205,10 @@ def test_toy_mixtures_default_to_a_mixture_latent_and_checkpoints_keep_the_choic
     assert TrainConfig(dataset="grid25", model=dict(latent_mixture=20)).resolved().model["latent_dim"] == 5
     res = train(divergence="gan", steps=3, seed=0, out=tmp_path / "m", **TINY)
     assert res.generator.latent_mixture == 50
-    G, _, cfg = T.models_from_checkpoint(tmp_path / "m" / "checkpoint.pt")
+    G, _, cfg = models_from_checkpoint(tmp_path / "m" / "checkpoint.pt")
     assert G.latent_mixture == 50 and torch.equal(G.mixture_means, res.generator.mixture_means)
     assert torch.equal(fdiv.gan.models.generate(G, 50, seed=3), res.sample(50, seed=3))
     res = train(divergence="gan", steps=3, seed=0, out=tmp_path / "p",
                 **{**TINY, "model": dict(hidden=16, depth=1, latent_mixture=0, latent_dim=2)})
-    G, _, _ = T.models_from_checkpoint(tmp_path / "p")
+    G, _, _ = models_from_checkpoint(tmp_path / "p")
     assert G.latent_mixture == 0 and G.latent_dim == 2

@@ -3,6 +3,7 @@
     fdiv list                      table of divergences: f, f*, dom f*, sigma_f, f'(1)
     fdiv derive NAME               the symbolic derivation of f*, step by step
     fdiv train --divergence NAME --dataset NAME [--conditional] [--steps N] [--seed S] [--device D] --out DIR
+    fdiv train --resume DIR        continue an interrupted run in its directory
     fdiv sample --checkpoint DIR/checkpoint.pt [--label Y] [--n N] --out FILE.png|FILE.npy
     fdiv grade FILE | fdiv grade --list
 
@@ -15,12 +16,19 @@ import argparse
 import sys
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line (``fdiv train: error: ...``), exit status 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from fdiv import __version__
 
-    parser = argparse.ArgumentParser(prog="fdiv", description="f-divergences, conjugates and f-GAN training.")
+    parser = OneLineParser(prog="fdiv", description="f-divergences, conjugates and f-GAN training.")
     parser.add_argument("--version", action="version", version=f"fdiv {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     sub.required = True
 
     p = sub.add_parser("list", help="table of the registered divergences")
@@ -75,6 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:  # bad input: one clear line, no traceback
         print(f"fdiv {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # the machine refused (disk full, ...): one line too
+        print(f"fdiv {args.command}: error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -2,54 +2,45 @@
 
 ::
 
-    fdiv train --divergence NAME --dataset NAME [--conditional] [--steps N] [--seed S]
-               [--device D] --out DIR [--resume DIR]
+    fdiv train --divergence NAME --dataset NAME [--conditional] [--steps N] [--seed S] [--device D] --out DIR
+    fdiv train --resume DIR [--steps N]
     fdiv sample --checkpoint DIR/checkpoint.pt [--label Y] [--n N] [--seed S] --out FILE.png|FILE.npy
 
-``fdiv train`` writes ``DIR/metrics.json`` (final metrics + the full configuration),
-``DIR/checkpoint.pt``, ``DIR/samples.png`` (samples over the data density for 1-D/2-D data, an image
-grid -- one row per label for conditional models -- for images), ``DIR/curves.png`` (losses and the
-D_f estimate) and, for 1-D/2-D data, ``DIR/samples.npy`` (2,500 generated points, shape (N, d); the
-points the metrics were computed on).  Everything is validated before training starts and written into
-a temporary directory beside DIR that is renamed to DIR at the end, so DIR is never half-written.  If
-training diverges, the last good checkpoint is kept in ``DIR.partial/`` (resume with ``--resume``).
+``fdiv train``'s options are generated from the fields of :class:`fdiv.gan.training.TrainConfig` (their
+help, type and choices), and checked by it.  It trains into DIR itself, marked by ``DIR/fdiv-run.json``
+(:mod:`fdiv.gan.training.rundir`): ``running`` until it finishes, then ``complete``; DIR/checkpoint.pt
+is saved every ``--checkpoint-every`` steps, so after ``kill -9`` the run continues with
+``fdiv train --resume DIR``, and SIGINT/SIGTERM save the current step and print that command.  At the
+end: ``DIR/metrics.json`` (metrics + configuration), ``samples.png``, ``curves.png`` and, for 1-D/2-D
+data, ``samples.npy`` (the 2,500 points the metrics were computed on).  Every file is written atomically.
 
-The lead's ``fdiv/cli.py`` calls :func:`add_train_arguments`/:func:`run_train` and
-:func:`add_sample_arguments`/:func:`run_sample`; both ``run_*`` return the exit status
-(0 ok, 1 training failure, 2 bad arguments).
+Both ``run_*`` return the exit status: 0 ok, 1 training failure, 2 bad input (one line on stderr;
+nothing is written), 128 + the signal's number when interrupted.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
-import os
-import shutil
+import signal
 import sys
-import tempfile
 from pathlib import Path
 
-__all__ = ["add_train_arguments", "run_train", "add_sample_arguments", "run_sample", "main"]
+from fdiv.gan.training.config import TrainConfig
+
+__all__ = ["add_train_arguments", "run_train", "add_sample_arguments", "run_sample"]
 
 
-def _checked(convert, ok, expected: str):
-    """An argparse ``type``: ``convert(s)``, accepted only if ``ok(value)``; else 'expected EXPECTED, got S'."""
-    def parse(s: str):
-        try:
-            v = convert(s)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {expected}, got {s!r}") from None
-        if not ok(v):
-            raise argparse.ArgumentTypeError(f"expected {expected}, got {s!r}")
-        return v
-    return parse
-
-
-_positive_int = _checked(int, lambda v: v >= 1, "a positive integer")
-_nonneg_int = _checked(int, lambda v: v >= 0, "a non-negative integer")
-_positive_float = _checked(float, lambda v: 0 < v < math.inf, "a positive number")
-_nonneg_float = _checked(float, lambda v: 0 <= v < math.inf, "a number >= 0")
-_unit_float = _checked(float, lambda v: 0 <= v < 1, "a number in [0, 1)")
+def _parse_int(s: str) -> int:
+    """An integer, also written as an integral float such as 1e8."""
+    try:
+        return int(s)
+    except ValueError:
+        f = float(s)  # ValueError for text: argparse reports it
+        if not (math.isfinite(f) and f == int(f)):
+            raise ValueError(s) from None
+        return int(f)
 
 
 def _key_value(s: str):
@@ -63,50 +54,55 @@ def _key_value(s: str):
     return k.strip(), val
 
 
+_parse_int.__name__ = "integer"  # argparse says "invalid integer value: ..."
+_PARSERS = {int: _parse_int, float: float, str: str}
+
+
+def _add_field(p: argparse.ArgumentParser, f: dataclasses.Field) -> None:
+    md = f.metadata
+    flag = md.get("flag") or "--" + f.name.replace("_", "-")
+    if md.get("per_dataset"):
+        default = "per dataset, see fdiv/gan/training/recipes.py"
+    elif f.default is not dataclasses.MISSING:
+        default = f.default
+    else:
+        default = "none"
+    kw = dict(dest=f.name, default=None, help=f"{md['help']} (default: {default})")
+    typ = md.get("type")
+    if typ is bool:
+        kw["action"] = argparse.BooleanOptionalAction
+    elif typ is dict:
+        kw.update(action="append", type=_key_value, metavar=md.get("metavar"))
+    elif typ is tuple:
+        kw.update(nargs=2, type=float, metavar=md.get("metavar"))
+    else:
+        kw.update(type=_PARSERS[typ], metavar=md.get("metavar"), choices=md.get("choices"))
+        if kw["choices"] is not None:
+            kw.pop("metavar")
+    p.add_argument(flag, **kw)
+
+
 def add_train_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Add ``fdiv train``'s options to ``p``."""
-    p.add_argument("--divergence", default=None, metavar="NAME",
-                   help="f-divergence to minimise (see `fdiv list`; default gan)")
-    p.add_argument("--param", dest="divergence_params", action="append", type=_key_value, default=[],
-                   metavar="KEY=VALUE", help="divergence parameter, e.g. --param alpha=0.5 (repeatable)")
-    p.add_argument("--dataset", default=None, metavar="NAME",
-                   help="ring8, grid25, x, mixture1d, digits, mnist, ...")
-    p.add_argument("--conditional", action="store_true", default=None, help="conditional GAN (labels to both networks)")
-    p.add_argument("--steps", type=_positive_int, default=None, metavar="N", help="generator steps (default: per dataset)")
-    p.add_argument("--seed", type=_nonneg_int, default=None, metavar="S", help="random seed (default 0)")
-    p.add_argument("--device", default=None, metavar="D", help="cpu, cuda, cuda:0, ... (default: cuda if available)")
-    p.add_argument("--out", required=True, metavar="DIR", help="output directory (must not exist, unless it is --resume's)")
+    """Add ``fdiv train``'s options to ``p``: one per TrainConfig field, plus --out, --resume, --overwrite."""
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="the run's directory (new, or an fdiv run to --resume or --overwrite; default: --resume's)")
     p.add_argument("--resume", default=None, metavar="DIR", help="continue the run saved in DIR (or DIR/checkpoint.pt)")
-    p.add_argument("--batch-size", type=_positive_int, default=None, metavar="B")
-    p.add_argument("--critic-steps", type=_positive_int, default=None, metavar="K", help="critic updates per generator update")
-    p.add_argument("--lr-g", type=_positive_float, default=None, metavar="LR")
-    p.add_argument("--lr-d", type=_positive_float, default=None, metavar="LR")
-    p.add_argument("--generator-loss", choices=("nonsaturating", "minimax"), default=None)
-    p.add_argument("--lr-schedule", choices=("constant", "cosine"), default=None)
-    p.add_argument("--ema", type=_unit_float, default=None, metavar="DECAY",
-                   help="moving average of the generator's weights (0 = off)")
-    p.add_argument("--gradient-penalty", type=_nonneg_float, default=None, metavar="GAMMA",
-                   help="R1 gradient penalty weight (0 = off)")
-    p.add_argument("--latent-mixture", type=_nonneg_int, default=None, metavar="K",
-                   help="MLP generator's latent: a mixture of K components, 0 = plain Gaussian "
-                        "(default: 50 for ring8/grid25, 0 otherwise; chapter 5)")
-    p.add_argument("--spectral-norm", action="store_true", default=None, help="spectral normalisation in the critic")
-    p.add_argument("--amp", action="store_true", default=None, help="mixed precision (CUDA only)")
-    p.add_argument("--checkpoint-every", type=_positive_int, default=None, metavar="N",
-                   help="steps between checkpoints (default 500)")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing --out directory")
-    g = p.add_mutually_exclusive_group()
-    g.add_argument("--progress", dest="progress", action="store_true", default=None, help="always show a progress bar")
-    g.add_argument("--no-progress", dest="progress", action="store_false", help="never show a progress bar")
+    p.add_argument("--overwrite", action="store_true", help="replace the fdiv run in --out (never other files)")
+    for f in dataclasses.fields(TrainConfig):
+        if f.metadata.get("cli"):
+            _add_field(p, f)
+    p.add_argument("--latent-mixture", type=_parse_int, default=None, metavar="K",
+                   help="shorthand for --model latent_mixture=K: the MLP generator's latent is a mixture of K "
+                        "components, 0 = plain Gaussian (default: 50 for ring8/grid25, 0 otherwise; chapter 5)")
     return p
 
 
 def add_sample_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add ``fdiv sample``'s options to ``p``."""
     p.add_argument("--checkpoint", required=True, metavar="FILE", help="DIR/checkpoint.pt written by `fdiv train`")
-    p.add_argument("--label", type=_nonneg_int, default=None, metavar="Y", help="class label (conditional models)")
-    p.add_argument("--n", type=_positive_int, default=None, metavar="N", help="number of samples (default 2500; 64 for images)")
-    p.add_argument("--seed", type=_nonneg_int, default=0, metavar="S")
+    p.add_argument("--label", type=_parse_int, default=None, metavar="Y", help="class label (conditional models)")
+    p.add_argument("--n", type=_parse_int, default=None, metavar="N", help="number of samples (default 2500; 64 for images)")
+    p.add_argument("--seed", type=_parse_int, default=0, metavar="S", help="noise seed (default 0)")
     p.add_argument("--device", default=None, metavar="D")
     p.add_argument("--out", required=True, metavar="FILE", help="FILE.npy (raw samples) or FILE.png (picture)")
     return p
@@ -116,64 +112,91 @@ def _err(cmd: str, msg: str) -> None:
     print(f"fdiv {cmd}: error: {msg}", file=sys.stderr)
 
 
-_OPTION_FIELDS = {
-    "divergence": "divergence", "dataset": "dataset", "conditional": "conditional", "steps": "steps",
-    "seed": "seed", "device": "device", "batch_size": "batch_size", "critic_steps": "critic_steps",
-    "lr_g": "lr_g", "lr_d": "lr_d", "generator_loss": "generator_loss", "gradient_penalty": "gradient_penalty",
-    "spectral_norm": "spectral_norm", "amp": "amp", "checkpoint_every": "checkpoint_every",
-    "lr_schedule": "lr_schedule", "ema": "ema",
-}
+def _given(args) -> dict:
+    """The TrainConfig fields given on the command line."""
+    given = {}
+    for f in dataclasses.fields(TrainConfig):
+        v = getattr(args, f.name, None)
+        if v is not None:
+            given[f.name] = dict(v) if f.metadata.get("type") is dict else (tuple(v) if isinstance(v, list) else v)
+    if args.latent_mixture is not None:
+        given["model"] = {**given.get("model", {}), "latent_mixture": args.latent_mixture}
+    return given
 
 
-def _config_from_args(args, ck):
-    from fdiv.gan.training import TrainConfig
-    given = {field: getattr(args, a) for a, field in _OPTION_FIELDS.items() if getattr(args, a, None) is not None}
-    if args.divergence_params:
-        given["divergence_params"] = dict(args.divergence_params)
-    if getattr(args, "latent_mixture", None) is not None:
-        if ck is not None:
-            raise ValueError("--latent-mixture cannot change on --resume (the checkpoint fixes the models)")
-        given["model"] = {"latent_mixture": args.latent_mixture}
-    if ck is None:
-        if given.get("dataset") is None:
-            raise ValueError("--dataset is required (unless --resume is given)")
-        cfg = TrainConfig(**given)
-    else:
-        cfg = TrainConfig.from_dict(ck["config"]).replace(**given)
-    return cfg
+def _prepare(args):
+    """(setup, out directory): everything validated, nothing written."""
+    from fdiv.gan.training import load_checkpoint, prepare
+    from fdiv.gan.training.loop import check_fits
+    from fdiv.gan.training.rundir import check_out
+    resume = Path(args.resume) if args.resume else None
+    ck = load_checkpoint(resume) if resume is not None else None
+    given = _given(args)
+    if ck is not None and "model" in given:
+        raise ValueError("--model / --latent-mixture cannot change on --resume (the checkpoint fixes the models)")
+    if ck is None and "dataset" not in given:
+        raise ValueError("--dataset is required (unless --resume is given)")
+    setup = prepare(None, ck, **given)
+    if args.out is None and resume is None:
+        raise ValueError("--out is required (unless --resume is given: the run continues in its directory)")
+    run_dir = Path(ck["path"]).parent if ck is not None else None
+    out = Path(args.out) if args.out is not None else run_dir
+    resuming = run_dir is not None and out.resolve() == run_dir.resolve()
+    if resuming and args.overwrite:
+        raise ValueError("--overwrite would delete the run that --resume continues; drop one of them")
+    check_out(out, overwrite=args.overwrite, resuming=resuming)
+    check_fits(setup.config, setup.dataset)
+    return setup, out
 
 
-def _write_pictures(res, out: Path, n: int = 2500) -> None:
-    import numpy as np
-    from fdiv.viz import plots
-    plt = plots._plt()
-    ds = res.dataset
-    G = res.generator
-    if ds.kind == "image":
-        nc = getattr(G, "num_classes", 0)
-        if nc:
-            import torch
-            per = 8
-            labels = torch.arange(nc).repeat_interleave(per)
-            x = res.sample(len(labels), seed=res.config.seed, labels=labels)
-            ax = plots.plot_image_grid(x, nrow=per, labels=labels, title=f"{res.config.divergence} on {ds.name}")
-        else:
-            x = res.sample(64, seed=res.config.seed)
-            ax = plots.plot_image_grid(x, nrow=8, title=f"{res.config.divergence} on {ds.name}")
-        plots.save_figure(ax, out / "samples.png")
-        plt.close(ax.figure)
-    else:
-        x = res.sample(n, seed=res.config.seed)
-        np.save(out / "samples.npy", x.numpy().astype(np.float32))
-        if ds.kind == "2d":
-            ax = plots.plot_samples_2d(x, ds, title=f"{res.config.divergence} on {ds.name}")
-        else:
-            ax = plots.plot_density_1d(ds, samples=x, title=f"{res.config.divergence} on {ds.name}")
-        plots.save_figure(ax, out / "samples.png")
-        plt.close(ax.figure)
-    fig = plots.plot_curves(res.history, title=f"{res.config.divergence} on {ds.name}")
-    plots.save_figure(fig, out / "curves.png")
-    plt.close(fig)
+def run_train(args) -> int:
+    """Run ``fdiv train`` with parsed ``args``; returns the exit status."""
+    try:
+        setup, out = _prepare(args)
+    except ValueError as e:
+        _err("train", str(e))
+        return 2
+    from fdiv.gan.training import TrainingDiverged, TrainingInterrupted, train
+    from fdiv.gan.training.rundir import open_run, write_status
+    try:
+        open_run(out, overwrite=args.overwrite)
+        res = train(setup, out=out)
+    except ValueError as e:
+        _err("train", str(e))
+        return 2
+    except TrainingDiverged as e:
+        write_status(out, "diverged", step=e.step)
+        _err("train", str(e))
+        return 1
+    except TrainingInterrupted as e:
+        write_status(out, "interrupted", step=e.step)
+        _err("train", f"interrupted by {e.signame} after step {e.step}; the checkpoint is {out}/checkpoint.pt. "
+                      f"Continue with: fdiv train --resume {out}")
+        return 128 + int(getattr(signal, e.signame))
+    except KeyboardInterrupt:  # a second Ctrl-C, or one during set-up
+        write_status(out, "interrupted")
+        _err("train", f"interrupted; the last checkpoint (if any) is in {out}. Continue with: fdiv train --resume {out}")
+        return 130
+    try:
+        _write_outputs(res, out)
+    except KeyboardInterrupt:  # the checkpoint of the last step is complete: resuming writes the rest
+        write_status(out, "interrupted", step=res.config.steps)
+        _err("train", f"interrupted while writing the pictures; continue with: fdiv train --resume {out}")
+        return 130
+    write_status(out, "complete", step=res.config.steps)
+    summary = ", ".join(f"{k}={_show(v)}" for k, v in res.metrics.items())
+    print(f"{res.config.divergence} on {res.config.dataset}: {summary}")
+    print(f"wrote {out}/metrics.json, checkpoint.pt, samples.png, curves.png"
+          + (", samples.npy" if res.dataset.kind != "image" else ""))
+    return 0
+
+
+def _show(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_show(x) for x in v) + "]"
+    return str(v)
 
 
 def _json_safe(o):
@@ -184,170 +207,112 @@ def _json_safe(o):
     if isinstance(o, float) and not math.isfinite(o):
         return str(o)
     if hasattr(o, "item") and callable(o.item):
-        try:
-            return _json_safe(o.item())
-        except Exception:
-            return str(o)
+        return _json_safe(o.item())
     if isinstance(o, (str, int, float, bool)) or o is None:
         return o
     return str(o)
 
 
-def _free_name(path: Path) -> Path:
-    if not path.exists():
-        return path
-    i = 1
-    while Path(f"{path}{i}").exists():
-        i += 1
-    return Path(f"{path}{i}")
+def _write_outputs(res, out: Path) -> None:
+    """metrics.json and the pictures (and samples.npy for 1-D/2-D data), each written atomically."""
+    from fdiv.core.files import atomic_write_json
+    cfg = res.config
+    metrics = dict(res.metrics)
+    metrics.update(divergence=cfg.divergence, dataset=cfg.dataset, seed=cfg.seed, conditional=cfg.conditional,
+                   device=str(next(res.generator.parameters()).device), config=cfg.to_dict())
+    atomic_write_json(out / "metrics.json", _json_safe(metrics))
+    _write_pictures(res, out)
 
 
-def run_train(args) -> int:
-    """Run ``fdiv train`` with parsed ``args``; returns the exit status."""
-    from fdiv.gan.training import TrainingDiverged, load_checkpoint, train
+def _write_pictures(res, out: Path, n: int = 2500) -> None:
+    from fdiv.viz import plots
+    plt = plots._plt()
+    ds, G, title = res.dataset, res.generator, f"{res.config.divergence} on {res.dataset.name}"
+    if ds.kind == "image":
+        nc = getattr(G, "num_classes", 0)
+        if nc:
+            import torch
+            labels = torch.arange(nc).repeat_interleave(8)
+            ax = plots.plot_image_grid(res.sample(len(labels), seed=res.config.seed, labels=labels), nrow=8,
+                                       labels=labels, title=title)
+        else:
+            ax = plots.plot_image_grid(res.sample(64, seed=res.config.seed), nrow=8, title=title)
+    else:
+        x = res.sample(n, seed=res.config.seed)
+        _save_npy(out / "samples.npy", x)
+        if ds.kind == "2d":
+            ax = plots.plot_samples_2d(x, ds, title=title)
+        else:
+            ax = plots.plot_density_1d(ds, samples=x, title=title)
+    plots.save_figure(ax, out / "samples.png")
+    plt.close(ax.figure)
+    fig = plots.plot_curves(res.history, title=title)
+    plots.save_figure(fig, out / "curves.png")
+    plt.close(fig)
+
+
+def _save_npy(path: Path, x) -> None:
+    import numpy as np
+    from fdiv.core.files import atomic_write
+    atomic_write(path, lambda tmp: np.save(tmp, x.numpy().astype(np.float32)))
+
+
+def _sample_inputs(args):
+    """(generator, config, spec, n, out): everything validated, nothing written."""
+    import torch
+    from fdiv.core.checks import check_int
+    from fdiv.core.runtime import default_device
+    from fdiv.gan.training import load_checkpoint, models_from_checkpoint
     out = Path(args.out)
-    resume = Path(args.resume) if getattr(args, "resume", None) else None
-    # ---------------- validate everything before any file is touched ----------------
-    try:
-        ck = load_checkpoint(resume) if resume is not None else None
-        cfg = _config_from_args(args, ck)
-        if ck is not None:
-            from fdiv.gan.training.loop import _make_config
-            cfg = _make_config(cfg, {}, ck)
-        else:
-            cfg = cfg.resolved()
-        if cfg.amp:
-            from fdiv.core.runtime import default_device
-            if default_device(cfg.device).type != "cuda":
-                raise ValueError("--amp needs a CUDA device")
-        same_as_resume = resume is not None and out.resolve() == (resume if resume.is_dir() else resume.parent).resolve()
-        if out.exists() and not (same_as_resume or getattr(args, "overwrite", False)):
-            if not (out.is_dir() and not any(out.iterdir())):
-                raise ValueError(f"--out {str(out)!r} already exists (use --overwrite, or a new directory)")
-        if out.exists() and not out.is_dir():
-            raise ValueError(f"--out {str(out)!r} exists and is not a directory")
-        parent = out.resolve().parent
-        parent.mkdir(parents=True, exist_ok=True)
-        if not os.access(parent, os.W_OK):
-            raise ValueError(f"cannot write in {str(parent)!r}")
-    except ValueError as e:
-        _err("train", str(e))
-        return 2
-    # ---------------- train into a temporary directory beside --out ----------------
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=parent))
-    try:
-        try:
-            res = train(cfg, out=tmp, resume=ck["path"] if ck is not None else None, progress=args.progress)
-        except TrainingDiverged as e:
-            msg = str(e).split("; ")[0]
-            if (tmp / "checkpoint.pt").exists():
-                keep = _free_name(Path(f"{out}.partial"))
-                os.replace(tmp, keep)
-                msg += f"; the last good checkpoint is kept in {keep}/checkpoint.pt (continue with --resume {keep})"
-            else:
-                msg += "; no checkpoint had been written"
-            _err("train", msg)
-            return 1
-        metrics = dict(res.metrics)
-        metrics.update(divergence=cfg.divergence, dataset=cfg.dataset, seed=cfg.seed, conditional=cfg.conditional,
-                       device=str(next(res.generator.parameters()).device), config=cfg.to_dict())
-        with open(tmp / "metrics.json", "w") as fh:
-            json.dump(_json_safe(metrics), fh, indent=2)
-        _write_pictures(res, tmp)
-        # ---------------- publish: rename the finished directory into place ----------------
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=parent))
-            os.replace(out, old / "x")
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except KeyboardInterrupt:
-        _err("train", "interrupted; nothing was written to --out")
-        return 130
-    except ValueError as e:
-        _err("train", str(e))
-        return 2
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    m = res.metrics
-    def show(v):
-        if isinstance(v, float):
-            return f"{v:.4g}"
-        if isinstance(v, (list, tuple)):
-            return "[" + ", ".join(show(x) for x in v) + "]"
-        return str(v)
-
-    summary = ", ".join(f"{k}={show(v)}" for k, v in m.items())
-    print(f"{cfg.divergence} on {cfg.dataset}: {summary}")
-    print(f"wrote {out}/metrics.json, checkpoint.pt, samples.png, curves.png"
-          + (", samples.npy" if res.dataset.kind != "image" else ""))
-    return 0
+    if out.suffix.lower() not in (".npy", ".png"):
+        raise ValueError(f"--out must end in .npy or .png, got {str(out)!r}")
+    if out.is_dir():
+        raise ValueError(f"--out {str(out)!r} is a directory; name a file FILE.npy or FILE.png")
+    if not out.parent.is_dir():
+        raise ValueError(f"directory {str(out.parent)!r} does not exist")
+    device = default_device(args.device) if args.device else torch.device("cpu")
+    ck = load_checkpoint(args.checkpoint)
+    G, _, cfg = models_from_checkpoint(ck, device)
+    spec = ck["dataset_spec"]
+    nc = getattr(G, "num_classes", 0)
+    if args.label is not None and not nc:
+        raise ValueError("--label given but the checkpoint's generator is unconditional")
+    if args.label is not None:
+        check_int("--label", args.label, 0, nc - 1)
+    n = check_int("--n", args.n, 1) if args.n is not None else (64 if spec["kind"] == "image" else 2500)
+    return G, cfg, spec, n, out
 
 
 def run_sample(args) -> int:
     """Run ``fdiv sample`` with parsed ``args``; returns the exit status."""
-    import numpy as np
-    import torch
     from fdiv.gan.models import generate
-    from fdiv.gan.training import load_checkpoint, models_from_checkpoint
-    from fdiv.core.runtime import default_device
-    out = Path(args.out)
     try:
-        if out.suffix.lower() not in (".npy", ".png"):
-            raise ValueError(f"--out must end in .npy or .png, got {str(out)!r}")
-        device = default_device(args.device) if args.device else torch.device("cpu")
-        ck = load_checkpoint(args.checkpoint)
-        G, _, cfg = models_from_checkpoint(ck, device)
-        spec = ck["dataset_spec"]
-        nc = getattr(G, "num_classes", 0)
-        if args.label is not None and not nc:
-            raise ValueError("--label given but the checkpoint's generator is unconditional")
-        if args.label is not None and args.label >= nc:
-            raise ValueError(f"--label {args.label} out of range; allowed 0..{nc - 1}")
-        n = args.n or (64 if spec["kind"] == "image" else 2500)
-        if not out.parent.exists():
-            raise ValueError(f"directory {str(out.parent)!r} does not exist")
+        G, cfg, spec, n, out = _sample_inputs(args)
+        x = generate(G, n, seed=args.seed, labels=args.label)
     except ValueError as e:
         _err("sample", str(e))
         return 2
-    x = generate(G, n, seed=args.seed, labels=args.label)
     if out.suffix.lower() == ".npy":
-        tmp = out.with_name(f".{out.name}.tmp{os.getpid()}.npy")
-        np.save(tmp, x.numpy().astype(np.float32))
-        os.replace(tmp, out)
+        _save_npy(out, x)
     else:
-        from fdiv.viz import plots
-        plt = plots._plt()
-        title = f"{cfg.divergence} on {spec['name']}" + (f", label {args.label}" if args.label is not None else "")
-        if spec["kind"] == "image":
-            ax = plots.plot_image_grid(x, nrow=min(8, n), title=title)
-        elif spec["kind"] == "2d":
-            from fdiv.datasets import get_dataset
-            try:
-                ds = get_dataset(cfg.dataset, **cfg.dataset_params)
-            except ValueError:
-                ds = None
-            ax = plots.plot_samples_2d(x, ds, title=title)
-        else:
-            from fdiv.datasets import get_dataset
-            ax = plots.plot_density_1d(get_dataset(cfg.dataset, **cfg.dataset_params), samples=x, title=title)
-        plots.save_figure(ax, out)
-        plt.close(ax.figure)
+        _sample_picture(x, cfg, spec, args.label, n, out)
     print(f"wrote {n} samples to {out}")
     return 0
 
 
-def main(argv=None) -> int:
-    """Stand-alone entry point (``python -m fdiv.cli.train train|sample ...``) for testing."""
-    p = argparse.ArgumentParser(prog="fdiv")
-    sub = p.add_subparsers(dest="command", required=True)
-    add_train_arguments(sub.add_parser("train", help="train an f-GAN"))
-    add_sample_arguments(sub.add_parser("sample", help="sample from a checkpoint"))
-    args = p.parse_args(argv)
-    return run_train(args) if args.command == "train" else run_sample(args)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+def _sample_picture(x, cfg, spec, label, n: int, out: Path) -> None:
+    from fdiv.datasets import get_dataset
+    from fdiv.viz import plots
+    plt = plots._plt()
+    title = f"{cfg.divergence} on {spec['name']}" + (f", label {label}" if label is not None else "")
+    if spec["kind"] == "image":
+        ax = plots.plot_image_grid(x, nrow=min(8, n), title=title)
+    else:
+        try:
+            ds = get_dataset(cfg.dataset, **cfg.dataset_params)
+        except ValueError:
+            ds = None
+        ax = plots.plot_samples_2d(x, ds, title=title) if spec["kind"] == "2d" else \
+            plots.plot_density_1d(ds, samples=x, title=title)
+    plots.save_figure(ax, out)
+    plt.close(ax.figure)

@@ -10,6 +10,12 @@ Every dataset is a :class:`Dataset` with
   explicit CPU ``torch.Generator`` (so runs are reproducible and resumable); the result is moved to
   ``device`` afterwards.
 
+and ``train_defaults``: the training configuration ``fdiv train --dataset NAME`` starts from (a dict of
+:class:`fdiv.gan.training.TrainConfig` fields; ``model`` holds the architecture's keyword arguments for
+``fdiv.gan.models.default_models``).  :class:`Dataset` holds the generic values, and a subclass updates
+them (``train_defaults = {**Dataset.train_defaults, "steps": 6000}``).  Per-divergence recipes go on top
+(``fdiv/gan/training/recipes.py``), then the user's values.
+
 Registry: :func:`register_dataset`, :func:`get_dataset`, :func:`dataset_names`.  The built-in data sets
 are registered by :mod:`fdiv.datasets` itself, explicitly (toy sets first, then images).
 """
@@ -21,21 +27,11 @@ from typing import Any, Callable, Dict, Optional, Tuple, Union
 import torch
 from torch import Tensor
 
+from fdiv.core.checks import check_choice, check_int
+
 __all__ = ["Dataset", "KINDS", "register_dataset", "get_dataset", "dataset_names", "check_labels"]
 
 KINDS = ("1d", "2d", "image")
-
-
-def _check_n(n) -> int:
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        try:
-            import numpy as np
-            if isinstance(n, np.integer) and n >= 1:
-                return int(n)
-        except ImportError:  # pragma: no cover
-            pass
-        raise ValueError(f"number of samples must be a positive int, got {n!r}")
-    return n
 
 
 class Dataset:
@@ -45,6 +41,12 @@ class Dataset:
     kind: str = "2d"
     shape: Tuple[int, ...] = (2,)
     num_classes: int = 0
+    # Generic training defaults (Adam with betas (0.5, 0.9) and rates 2e-3, tuned on the toy data; see
+    # the README's benchmark section).  ``model={}``: default_models' own defaults (the 2-D MLPs).
+    train_defaults: Dict[str, Any] = dict(steps=2000, batch_size=256, critic_steps=1, lr_g=2e-3, lr_d=2e-3,
+                                          betas=(0.5, 0.9), lr_schedule="constant", ema=0.0,
+                                          gradient_penalty=0.0, penalty_kind="r1", spectral_norm=False,
+                                          model={})
 
     @property
     def dim(self) -> int:
@@ -59,7 +61,7 @@ class Dataset:
 
     def sample(self, n: int, generator: Optional[torch.Generator] = None, device=None):
         """Draw ``n`` samples (``(x, y)`` when labelled) using the CPU ``generator``."""
-        n = _check_n(n)
+        n = check_int("number of samples", n, 1)
         out = self._sample(n, generator)
         if device is not None:
             if isinstance(out, tuple):
@@ -101,8 +103,7 @@ def get_dataset(name: Union[str, Dataset], **kw) -> Dataset:
         if kw:
             raise ValueError("keyword arguments given together with a Dataset instance")
         return name
-    if name not in _REGISTRY:
-        raise ValueError(f"unknown dataset {name!r}; known datasets: {', '.join(dataset_names())}")
+    check_choice("dataset", name, dataset_names())
     try:
         return _REGISTRY[name](**kw)
     except TypeError as e:

@@ -73,6 +73,9 @@ class ImageDataset(Dataset):
 
     kind = "image"
     _scale: Optional[float] = None  # None: stored already as float in [-1, 1]
+    # DC-GAN sizes for images larger than 8x8 (fdiv.gan.conv.default_models); the generic training defaults
+    train_defaults = {**Dataset.train_defaults,
+                      "model": dict(latent_dim=64, g_channels=128, d_channels=64, norm="batch")}
 
     def __init__(self) -> None:
         self._x: dict = {}
@@ -140,10 +143,12 @@ class Digits(ImageDataset):
     name = "digits"
     shape = (1, 8, 8)
     num_classes = 10
-    # fdiv.gan.training's defaults for this dataset (tuned in bench/images.py: the conditional DC-GAN
-    # reaches >= 95% of the real-data classifier accuracy; about 30 s on a quiet laptop CPU core).
-    train_defaults = dict(steps=1500, batch_size=64, lr_g=5e-4, lr_d=5e-4, betas=(0.5, 0.999),
-                          lr_schedule="constant")
+    # Tuned in bench/images.py: the conditional DC-GAN reaches >= 95% of the real-data classifier
+    # accuracy; about 30 s on a quiet laptop CPU core.  BatchNorm in the critic as in the DC-GAN paper
+    # trains the conditional digits model reliably (>= 95% in 1,500 steps).
+    train_defaults = {**Dataset.train_defaults, "steps": 1500, "batch_size": 64, "lr_g": 5e-4, "lr_d": 5e-4,
+                      "betas": (0.5, 0.999),
+                      "model": dict(latent_dim=32, g_channels=64, d_channels=32, norm="batch")}
 
     def __init__(self, test_fraction: float = 0.2, split_seed: int = 0):
         super().__init__()
@@ -180,8 +185,8 @@ class MNIST(ImageDataset):
     num_classes = 10
     _scale = 255.0
     # the DC-GAN paper's settings (Adam 2e-4, beta1 0.5, batch 128); meant for a GPU
-    train_defaults = dict(steps=5000, batch_size=128, lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999),
-                          lr_schedule="constant")
+    train_defaults = {**ImageDataset.train_defaults, "steps": 5000, "batch_size": 128, "lr_g": 2e-4, "lr_d": 2e-4,
+                      "betas": (0.5, 0.999)}
 
     def __init__(self, root: Optional[str] = None, download: bool = True):
         super().__init__()

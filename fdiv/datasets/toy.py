@@ -24,7 +24,14 @@ from torch import Tensor
 
 from fdiv.datasets.base import Dataset
 
-__all__ = ["GaussianMixture2D", "Ring8", "Grid25", "Diagonal", "XShape", "Mixture1D", "x_factory"]
+__all__ = ["GaussianMixture2D", "Ring8", "Grid25", "Diagonal", "XShape", "Mixture1D", "x_factory", "TOY_DEFAULTS"]
+
+# Training defaults of the toy sets (Dataset.train_defaults, updated): a cosine learning-rate schedule
+# and an exponential moving average of the generator's weights (decay 0.99), which together sharpen the
+# modes far more than the DC-GAN recipe (2e-4, betas (0.5, 0.999)) in the same number of steps (tuned
+# on a 2-core CPU towards the benchmark's targets: all 8/25 modes, >= 98% / 95% high quality, reverse KL
+# <= 0.03, within a minute).  Per-divergence recipes (fdiv/gan/training/recipes.py) go on top.
+TOY_DEFAULTS = {**Dataset.train_defaults, "lr_schedule": "cosine", "ema": 0.99}
 
 
 class GaussianMixture2D(Dataset):
@@ -80,6 +87,8 @@ class GaussianMixture2D(Dataset):
 class Ring8(GaussianMixture2D):
     """``ring8``: 8 Gaussians, centres (cos 2 pi i/8, sin 2 pi i/8), std 0.01 (PacGAN)."""
 
+    train_defaults = {**TOY_DEFAULTS, "steps": 6000}
+
     def __init__(self, labelled: bool = False):
         a = 2 * math.pi * torch.arange(8, dtype=torch.float64) / 8
         super().__init__("ring8", torch.stack([a.cos(), a.sin()], 1).float(), 0.01, labelled)
@@ -87,6 +96,8 @@ class Ring8(GaussianMixture2D):
 
 class Grid25(GaussianMixture2D):
     """``grid25``: 25 Gaussians, centres {-4,-2,0,2,4}^2, std 0.05 (PacGAN)."""
+
+    train_defaults = {**TOY_DEFAULTS, "steps": 8000, "batch_size": 128}
 
     def __init__(self, labelled: bool = False):
         g = torch.tensor([-4.0, -2.0, 0.0, 2.0, 4.0])
@@ -105,6 +116,7 @@ class Diagonal(Dataset):
     kind = "2d"
     shape = (2,)
     num_classes = 0
+    train_defaults = TOY_DEFAULTS
 
     def __init__(self, sign: int = 1, noise: float = 0.05):
         if sign not in (1, -1):
@@ -150,6 +162,7 @@ class XShape(Dataset):
 
     kind = "2d"
     shape = (2,)
+    train_defaults = TOY_DEFAULTS
 
     def __init__(self, noise: float = 0.05, labelled: bool = False):
         self.name = "x"
@@ -184,6 +197,8 @@ class Mixture1D(Dataset):
 
     kind = "1d"
     shape = (1,)
+    # smaller MLPs for 1-D data: latent_dim 1, two hidden layers of 64
+    train_defaults = {**TOY_DEFAULTS, "model": dict(latent_dim=1, hidden=64, depth=2)}
 
     def __init__(self, weights=(0.6, 0.4), means=(-2.0, 2.0), stds=(0.5, 0.5), labelled: bool = False):
         w = torch.as_tensor(weights, dtype=torch.float64)

@@ -24,7 +24,6 @@ from a generator is :func:`fdiv.gan.training.evaluate_generator`'s job.
   often (detects mode collapse of an unconditional generator); ``classes_covered``: classes that
   receive at least 1% of the samples; ``mean_confidence``: mean max_k softmax(c(x))_k.
 
-``image_grid(images, nrow)`` tiles images into one array for ``plt.imshow``.
 """
 from __future__ import annotations
 
@@ -42,7 +41,7 @@ from fdiv.core.estimate import kl_to_uniform
 
 __all__ = ["DigitClassifier", "get_classifier", "train_classifier", "classifier_accuracy",
            "predict", "features", "class_accuracy", "frechet_distance", "gaussian_frechet",
-           "evaluate", "image_grid"]
+           "evaluate"]
 
 
 class DigitClassifier(nn.Module):
@@ -275,27 +274,3 @@ def evaluate(dataset, images, labels=None, seed: int = 0, classifier: Optional[D
     idx = torch.randperm(x_train.shape[0], generator=torch.Generator().manual_seed(int(seed)))[:m]
     out["frechet_distance_real"] = frechet_distance(features(x_train[idx], clf), f_test)
     return out
-
-
-def image_grid(images, nrow: int = 10, padding: int = 1, pad_value: float = 1.0) -> np.ndarray:
-    """Tile images (N, C, H, W) (or (N, H, W)) in [-1, 1] into one array for ``plt.imshow``:
-    (rows*(H+p)+p, nrow*(W+p)+p) for grey images, (..., 3) for RGB, values in [0, 1]
-    (pad_value in [0, 1] for the gaps; the last row is filled with pad_value)."""
-    x = torch.as_tensor(images).detach().cpu().to(torch.float32)
-    if x.dim() == 3:
-        x = x.unsqueeze(1)
-    if x.dim() != 4 or x.shape[1] not in (1, 3) or x.shape[0] < 1:
-        raise ValueError(f"images must have shape (N, 1 or 3, H, W) with N >= 1, got {tuple(x.shape)}")
-    if isinstance(nrow, bool) or int(nrow) < 1:
-        raise ValueError(f"nrow must be a positive int, got {nrow!r}")
-    n, c, h, w = x.shape
-    ncol = min(int(nrow), n)
-    rows = math.ceil(n / ncol)
-    p = int(padding)
-    grid = torch.full((c, rows * (h + p) + p, ncol * (w + p) + p), float(pad_value))
-    x = ((x + 1) / 2).clamp(0, 1)
-    for i in range(n):
-        r, k = divmod(i, ncol)
-        grid[:, p + r * (h + p): p + r * (h + p) + h, p + k * (w + p): p + k * (w + p) + w] = x[i]
-    out = grid.numpy()
-    return out[0] if c == 1 else np.transpose(out, (1, 2, 0))

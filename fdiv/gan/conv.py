@@ -29,12 +29,13 @@ builds the (generator, critic) pair sized for a dataset.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 from torch import nn
 import torch.nn.functional as F
 
+from fdiv.core.checks import check_choice
 from fdiv.datasets.base import check_labels
 
 __all__ = [
@@ -52,12 +53,6 @@ __all__ = [
 
 LABEL_ENCODINGS = ("onehot", "embedding")
 CONDITIONINGS = ("concat", "projection")
-
-
-def _check_choice(name: str, value: str, allowed: Sequence[str]) -> str:
-    if value not in allowed:
-        raise ValueError(f"unknown {name} {value!r}; allowed: {', '.join(allowed)}")
-    return value
 
 
 def _check_shape(image_shape) -> tuple[int, int, int]:
@@ -127,7 +122,7 @@ class DCGenerator(nn.Module):
         self.latent_dim = int(latent_dim)
         self.num_classes = int(num_classes)
         self.image_shape = self.out_shape = (c, h, w)
-        self.label_encoding = _check_choice("label_encoding", label_encoding, LABEL_ENCODINGS)
+        self.label_encoding = check_choice("label_encoding", label_encoding, LABEL_ENCODINGS)
         ch = int(channels)
         if self.num_classes:
             if self.label_encoding == "embedding":
@@ -210,8 +205,8 @@ class DCCritic(nn.Module):
             raise ValueError(f"num_classes must be 0 (unconditional) or >= 2, got {num_classes!r}")
         self.image_shape = (c, h, w)
         self.num_classes = int(num_classes)
-        self.conditioning = _check_choice("conditioning", conditioning, CONDITIONINGS)
-        self.norm = _check_choice("norm", norm, self.NORMS)
+        self.conditioning = check_choice("conditioning", conditioning, CONDITIONINGS)
+        self.norm = check_choice("norm", norm, self.NORMS)
         if not 0.0 <= float(dropout) < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
         ch = int(channels)
@@ -324,15 +319,6 @@ def format_trace(rows: list[tuple[str, tuple[int, ...]]]) -> str:
     return "\n".join(lines)
 
 
-# Sizes per image resolution: small and fast for 8x8 digits, larger for 28x28 MNIST.
-# Tuned on digits (bench/images.py): BatchNorm in the critic as in the DC-GAN paper trains the
-# conditional digits model reliably (>= 95% of the real-data classifier accuracy in 1,500 steps).
-_PRESETS = {
-    (1, 8, 8): dict(latent_dim=32, g_channels=64, d_channels=32, norm="batch"),
-    (1, 28, 28): dict(latent_dim=64, g_channels=128, d_channels=64, norm="batch"),
-}
-
-
 def default_models(dataset: Any, conditional: bool = False, *, latent_dim: int | None = None,
                    g_channels: int | None = None, d_channels: int | None = None,
                    label_encoding: str = "onehot", conditioning: str = "projection",
@@ -345,7 +331,8 @@ def default_models(dataset: Any, conditional: bool = False, *, latent_dim: int |
     conditioning ("projection"|"concat"), norm ("none"|"batch"|"layer"|"spectral"; default "batch"),
     dropout, spectral_norm (True = norm "spectral" in place of the default; the trainer's
     ``spectral_norm`` option), seed (seeds the initialisation: same seed -> same weights).
-    Defaults for 8x8: latent_dim 32, g_channels 64, d_channels 32; for 28x28: 64, 128, 64.
+    Unset sizes come from ``dataset.train_defaults["model"]`` (digits: latent_dim 32, g_channels 64,
+    d_channels 32; MNIST and other image sets: 64, 128, 64; norm "batch").
     """
     if unknown:
         raise ValueError(f"unknown option(s) {sorted(unknown)} for DC-GAN models; allowed: latent_dim, "
@@ -354,7 +341,8 @@ def default_models(dataset: Any, conditional: bool = False, *, latent_dim: int |
     if len(shape) != 3:
         raise ValueError(f"dataset {getattr(dataset, 'name', dataset)!r} has shape {shape}: "
                          f"DC-GAN models need images (channels, height, width)")
-    preset = dict(_PRESETS.get(shape, _PRESETS[(1, 28, 28)] if shape[1] > 8 else _PRESETS[(1, 8, 8)]))
+    from fdiv.datasets.images import ImageDataset
+    preset = {**ImageDataset.train_defaults["model"], **(getattr(dataset, "train_defaults", None) or {}).get("model", {})}
     k = int(getattr(dataset, "num_classes", 0) or 0) if conditional else 0
     if conditional and k < 2:
         raise ValueError(f"dataset {getattr(dataset, 'name', dataset)!r} has no labels "

@@ -19,12 +19,15 @@ from __future__ import annotations
 
 from typing import Optional, Tuple
 
+import math
+
 import torch
 from torch import nn, Tensor
 import torch.nn.functional as F
 
-__all__ = ["evaluate_generator", "MLPGenerator", "MLPCritic", "GaussianGenerator", "default_models", "generate",
-           "MODEL_DEFAULTS", "model_kwargs"]
+from fdiv.core.checks import check_int, check_number
+
+__all__ = ["evaluate_generator", "MLPGenerator", "MLPCritic", "GaussianGenerator", "default_models", "generate"]
 
 _ACTIVATIONS = {
     "relu": lambda: nn.ReLU(),
@@ -39,11 +42,6 @@ def _act(name: str) -> nn.Module:
     if name not in _ACTIVATIONS:
         raise ValueError(f"unknown activation {name!r}; allowed: {', '.join(_ACTIVATIONS)}")
     return _ACTIVATIONS[name]()
-
-
-def _check_pos_int(name, v, minimum=1):
-    if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {v!r}")
 
 
 def _one_hot(y: Optional[Tensor], num_classes: int, n: int, like: Tensor) -> Tensor:
@@ -89,20 +87,22 @@ class MLPGenerator(nn.Module):
                  num_classes: int = 0, activation: str = "relu", latent_mixture: int = 0,
                  mixture_scale: float = 0.2, mixture_spread: float = 2.0):
         super().__init__()
-        _check_pos_int("latent_dim", latent_dim)
-        _check_pos_int("out_dim", out_dim)
-        _check_pos_int("hidden", hidden)
-        _check_pos_int("depth", depth, 0)
-        _check_pos_int("num_classes", num_classes, 0)
-        _check_pos_int("latent_mixture", latent_mixture, 0)
+        check_int("latent_dim", latent_dim)
+        check_int("out_dim", out_dim)
+        check_int("hidden", hidden)
+        check_int("depth", depth, 0)
+        check_int("num_classes", num_classes, 0)
+        check_int("latent_mixture", latent_mixture, 0)
+        depth = int(depth)
         if latent_mixture == 1:
             raise ValueError("latent_mixture must be 0 (plain Gaussian latent) or >= 2 components, got 1")
         if latent_mixture and latent_dim < 2:
             raise ValueError(f"a mixture latent needs latent_dim >= 2 (one coordinate picks the component), "
                              f"got {latent_dim}")
         for name, v in (("mixture_scale", mixture_scale), ("mixture_spread", mixture_spread)):
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not (0 < v < float("inf")):
-                raise ValueError(f"{name} must be a positive finite number, got {v!r}")
+            check_number(name, v, 0.0, open_min=True)
+        latent_dim, out_dim, hidden, num_classes = int(latent_dim), int(out_dim), int(hidden), int(num_classes)
+        latent_mixture = int(latent_mixture)
         self.latent_dim, self.out_dim, self.num_classes = latent_dim, out_dim, num_classes
         self.out_shape = (out_dim,)
         self.latent_mixture = latent_mixture
@@ -139,10 +139,11 @@ class MLPCritic(nn.Module):
     def __init__(self, in_dim: int = 2, hidden: int = 128, depth: int = 3, num_classes: int = 0,
                  spectral_norm: bool = False, activation: str = "leaky_relu"):
         super().__init__()
-        _check_pos_int("in_dim", in_dim)
-        _check_pos_int("hidden", hidden)
-        _check_pos_int("depth", depth, 0)
-        _check_pos_int("num_classes", num_classes, 0)
+        check_int("in_dim", in_dim)
+        check_int("hidden", hidden)
+        check_int("depth", depth, 0)
+        check_int("num_classes", num_classes, 0)
+        in_dim, hidden, depth, num_classes = int(in_dim), int(hidden), int(depth), int(num_classes)
         self.in_dim, self.num_classes = in_dim, num_classes
         self.spectral_norm = bool(spectral_norm)
         self.net = _mlp(in_dim + num_classes, hidden, depth, 1, activation, sn=spectral_norm)
@@ -162,7 +163,7 @@ class GaussianGenerator(nn.Module):
 
     def __init__(self, dim: int = 1, mean: float = 0.0, log_scale: float = 0.0):
         super().__init__()
-        _check_pos_int("dim", dim)
+        dim = check_int("dim", dim, 1)
         self.latent_dim, self.num_classes, self.out_shape = dim, 0, (dim,)
         self.mean = nn.Parameter(torch.full((dim,), float(mean)))
         self.log_scale = nn.Parameter(torch.full((dim,), float(log_scale)))
@@ -182,27 +183,17 @@ class GaussianGenerator(nn.Module):
         return torch.distributions.Independent(torch.distributions.Normal(m, s), 1)
 
 
-# Defaults for the toy data (tuned so `fdiv train --dataset ring8/grid25` meets the benchmark targets;
-# see bench/ and the report in fdiv/trainer.py).
-MODEL_DEFAULTS = {
-    "1d": dict(latent_dim=1, hidden=64, depth=2),
-    "2d": dict(latent_dim=2, hidden=128, depth=3),
-}
-
-
-def model_kwargs(dataset, **kw) -> dict:
-    """The keyword arguments :func:`default_models` would use for ``dataset`` (defaults updated by kw)."""
-    base = dict(MODEL_DEFAULTS.get(dataset.kind, {}))
-    base.update({k: v for k, v in kw.items() if v is not None})
-    return base
+_MLP_OPTIONS = ("latent_dim", "hidden", "depth", "g_hidden", "d_hidden", "g_depth", "d_depth", "spectral_norm",
+                "g_activation", "d_activation", "latent_mixture", "mixture_scale", "mixture_spread")
 
 
 def default_models(dataset, conditional: bool = False, **kw) -> Tuple[nn.Module, nn.Module]:
     """(generator, critic) suited to ``dataset`` (a Dataset or a registered name).
 
-    1-D / 2-D data: :class:`MLPGenerator` and :class:`MLPCritic` (keyword overrides: latent_dim, hidden,
-    depth, g_hidden, d_hidden, g_depth, d_depth, spectral_norm, g_activation, d_activation,
-    latent_mixture, mixture_scale, mixture_spread).
+    The architecture is ``dataset.train_defaults["model"]`` updated by ``kw`` (``None`` values ignored).
+    1-D / 2-D data: :class:`MLPGenerator` and :class:`MLPCritic` (options: latent_dim, hidden, depth,
+    g_hidden, d_hidden, g_depth, d_depth, spectral_norm, g_activation, d_activation, latent_mixture,
+    mixture_scale, mixture_spread; unset ones take the classes' defaults, the 2-D networks).
     Images: ``fdiv.gan.conv.default_models(dataset, conditional, **kw)``.
     ``conditional=True`` needs a labelled dataset (``num_classes > 0``).
     """
@@ -214,20 +205,19 @@ def default_models(dataset, conditional: bool = False, **kw) -> Tuple[nn.Module,
     if dataset.kind == "image":
         from fdiv.gan import conv as conv_models
         return conv_models.default_models(dataset, conditional, **kw)
-    if dataset.kind not in MODEL_DEFAULTS:
+    if dataset.kind not in ("1d", "2d"):
         raise ValueError(f"unknown dataset kind {dataset.kind!r}; allowed: 1d, 2d, image")
-    o = model_kwargs(dataset, **kw)
-    allowed = {"latent_dim", "hidden", "depth", "g_hidden", "d_hidden", "g_depth", "d_depth",
-               "spectral_norm", "g_activation", "d_activation", "latent_mixture", "mixture_scale",
-               "mixture_spread"}
-    bad = set(o) - allowed
+    o = dict((getattr(dataset, "train_defaults", None) or {}).get("model") or {})
+    o.update({k: v for k, v in kw.items() if v is not None})
+    bad = set(o) - set(_MLP_OPTIONS)
     if bad:
-        raise ValueError(f"unknown model option(s) {sorted(bad)}; allowed: {sorted(allowed)}")
+        raise ValueError(f"unknown model option(s) {sorted(bad)}; allowed: {', '.join(_MLP_OPTIONS)}")
     nc = dataset.num_classes if conditional else 0
+    hidden, depth = o.get("hidden", 128), o.get("depth", 3)
     mixture = {k: o[k] for k in ("latent_mixture", "mixture_scale", "mixture_spread") if k in o}
-    G = MLPGenerator(o["latent_dim"], dataset.dim, o.get("g_hidden", o["hidden"]), o.get("g_depth", o["depth"]),
+    G = MLPGenerator(o.get("latent_dim", 2), dataset.dim, o.get("g_hidden", hidden), o.get("g_depth", depth),
                      nc, o.get("g_activation", "relu"), **mixture)
-    D = MLPCritic(dataset.dim, o.get("d_hidden", o["hidden"]), o.get("d_depth", o["depth"]), nc,
+    D = MLPCritic(dataset.dim, o.get("d_hidden", hidden), o.get("d_depth", depth), nc,
                   bool(o.get("spectral_norm", False)), o.get("d_activation", "leaky_relu"))
     return G, D
 
@@ -240,9 +230,12 @@ def generate(generator: nn.Module, n: int, *, seed: Optional[int] = None, rng: O
     Noise comes from a CPU generator (``rng``, or a fresh one seeded with ``seed``, default 0), so the
     result does not depend on the device.  ``labels``: int (all samples that class), a sequence/tensor of
     N labels, or None (conditional models then get labels 0..K-1 cycled, i.e. balanced classes).
+    ``n`` must fit in memory (the noise and the samples, float32): a larger one is a ``ValueError``.
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive int, got {n!r}")
+    from fdiv.core.runtime import check_memory
+    n = check_int("n", n, 1)
+    out_dim = math.prod(getattr(generator, "out_shape", (1,)))
+    check_memory("n", n, 4 * (int(generator.latent_dim) + 2 * out_dim) + 16)
     if rng is None:
         rng = torch.Generator().manual_seed(0 if seed is None else int(seed))
     if device is None:
@@ -250,18 +243,8 @@ def generate(generator: nn.Module, n: int, *, seed: Optional[int] = None, rng: O
         device = p.device if p is not None else torch.device("cpu")
     K = getattr(generator, "num_classes", 0)
     if K:
-        if labels is None:
-            y = torch.arange(n) % K
-        elif isinstance(labels, int) and not isinstance(labels, bool):
-            if not 0 <= labels < K:
-                raise ValueError(f"label {labels} out of range; allowed 0..{K - 1}")
-            y = torch.full((n,), labels, dtype=torch.long)
-        else:
-            y = torch.as_tensor(labels, dtype=torch.long)
-            if y.shape != (n,):
-                raise ValueError(f"labels must be an int or have shape ({n},)")
-            if (y < 0).any() or (y >= K).any():
-                raise ValueError(f"labels out of range; allowed 0..{K - 1}")
+        from fdiv.datasets.base import check_labels
+        y = torch.arange(n) % K if labels is None else check_labels(labels, K, batch=n)
     else:
         if labels is not None:
             raise ValueError("labels given but the generator is unconditional")

@@ -10,7 +10,7 @@ the empirical objective on a minibatch x_1..x_B ~ P (data), x_hat_1..x_hat_B ~ Q
     J(theta, w) = (1/B) sum_i T_w(x_i)  -  (1/B) sum_i f*(T_w(x_hat_i)),
 
 a lower bound on D_f(P || Q_theta) that is tight at T* = f'(p/q).  The critic *ascends* J (loss
--J, :func:`critic_loss`); the generator *descends* it:
+-J); the generator *descends* it:
 
 * ``mode="minimax"``: L_G = -(1/B) sum_i f*(T_w(g_theta(z_i)))  (the terms of J that depend on theta;
   for the GAN: (1/B) sum_i log(1 - D_w(g_theta(z_i))));
@@ -24,15 +24,19 @@ f*(sigma_f(v)) is evaluated with ``d.conjugate_activation(v)`` (stable: e.g. sof
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-import torch
-from torch import Tensor
+from fdiv.core.checks import check_choice
 
-__all__ = ["critic_objective", "critic_loss", "generator_loss", "gradient_penalty",
-           "witness", "GENERATOR_LOSSES"]
+if TYPE_CHECKING:  # torch is imported where it is used, so the names below load without it
+    import torch
+    from torch import Tensor
+
+__all__ = ["critic_objective", "generator_loss", "gradient_penalty", "witness", "GENERATOR_LOSSES",
+           "PENALTY_KINDS"]
 
 GENERATOR_LOSSES = ("minimax", "nonsaturating")
+PENALTY_KINDS = ("r1", "interpolate")
 
 
 def witness(d, v: Tensor) -> Tensor:
@@ -48,11 +52,6 @@ def critic_objective(d, v_real: Tensor, v_fake: Tensor) -> Tensor:
     return d.activation(v_real).mean() - d.conjugate_activation(v_fake).mean()
 
 
-def critic_loss(d, v_real: Tensor, v_fake: Tensor) -> Tensor:
-    """-J: the loss the critic minimises (gradient descent on -J = ascent on J)."""
-    return -critic_objective(d, v_real, v_fake)
-
-
 def generator_loss(d, v_fake: Tensor, mode: str = "nonsaturating") -> Tensor:
     """Generator loss on V_w(g_theta(z)).
 
@@ -63,7 +62,7 @@ def generator_loss(d, v_fake: Tensor, mode: str = "nonsaturating") -> Tensor:
         return -d.conjugate_activation(v_fake).mean()
     if mode == "nonsaturating":
         return -d.activation(v_fake).mean()
-    raise ValueError(f"unknown generator loss mode {mode!r}; allowed: {', '.join(GENERATOR_LOSSES)}")
+    check_choice("generator loss mode", mode, GENERATOR_LOSSES)
 
 
 def gradient_penalty(critic, x_real: Tensor, x_fake: Optional[Tensor] = None, y: Optional[Tensor] = None,
@@ -75,6 +74,8 @@ def gradient_penalty(critic, x_real: Tensor, x_fake: Optional[Tensor] = None, y:
     * ``kind="interpolate"`` (WGAN-GP, Gulrajani et al. 2017): E (||grad V_w(x_t)||_2 - 1)^2 at
       x_t = t x + (1 - t) x_hat, t ~ U(0, 1) drawn with ``generator`` (a CPU generator, for reproducibility).
     """
+    import torch
+    check_choice("gradient penalty kind", kind, PENALTY_KINDS)
     if kind == "r1":
         x = x_real.detach().requires_grad_(True)
     elif kind == "interpolate":
@@ -82,8 +83,6 @@ def gradient_penalty(critic, x_real: Tensor, x_fake: Optional[Tensor] = None, y:
             raise ValueError("kind='interpolate' needs x_fake")
         t = torch.rand(x_real.shape[0], *([1] * (x_real.ndim - 1)), generator=generator).to(x_real)
         x = (t * x_real.detach() + (1 - t) * x_fake.detach()).requires_grad_(True)
-    else:
-        raise ValueError(f"unknown gradient penalty kind {kind!r}; allowed: r1, interpolate")
     v = critic(x, y)
     (g,) = torch.autograd.grad(v.sum(), x, create_graph=True)
     sq = g.reshape(g.shape[0], -1).pow(2).sum(1)

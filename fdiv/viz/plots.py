@@ -4,16 +4,16 @@ All functions draw on a given matplotlib ``ax`` (or make a new figure) and retur
 (or the ``Figure`` for multi-panel plots), so chapters can compose them.
 
 * :func:`plot_samples_2d`   -- generated points over the data density (log-density shading) with the
-  mode centres marked; :func:`plot_snapshots` -- the same at several training steps.
+  mode centres marked.
 * :func:`plot_curves`       -- critic / generator losses and the D_f estimate J during training.
 * :func:`plot_density_1d`   -- a 1-D data density with fitted Gaussians (the f-GAN paper's Sec. 4 figure).
 * :func:`plot_critic_2d`    -- the critic's witness T_w(x) = sigma_f(V_w(x)) (or D_w = e^T for the GAN) over the plane.
-* :func:`plot_image_grid`   -- a grid of N x C x H x W images in [-1, 1] (optionally one row per label).
-* :func:`save_figure`       -- save a figure atomically (temporary file + rename).
+* :func:`plot_image_grid`   -- a grid of N x C x H x W images in [-1, 1] (optionally one row per label);
+  :func:`tile_images` -- the same grid as an array (the one image tiler of the package).
+* :func:`save_figure`       -- save a figure atomically (:func:`fdiv.core.files.atomic_write`).
 """
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 from typing import Mapping, Optional, Sequence, Tuple
@@ -21,8 +21,10 @@ from typing import Mapping, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
-__all__ = ["plot_samples_2d", "plot_snapshots", "plot_curves", "plot_density_1d", "plot_critic_2d",
-           "plot_image_grid", "save_figure"]
+from fdiv.core.files import atomic_write
+
+__all__ = ["plot_samples_2d", "plot_curves", "plot_density_1d", "plot_critic_2d", "plot_image_grid",
+           "tile_images", "save_figure"]
 
 
 def _plt():
@@ -91,32 +93,18 @@ def plot_samples_2d(samples=None, dataset=None, ax=None, *, density: bool = True
     if centers and dataset is not None and getattr(dataset, "centers", None) is not None:
         c = _np(dataset.centers)
         ax.scatter(c[:, 0], c[:, 1], marker="x", color="k", s=25, linewidths=1.0, label="mode centres")
+    return _finish_plane(ax, (x0, x1, y0, y1), title)
+
+
+def _finish_plane(ax, bounds, title):
+    """The shared end of the 2-D plots: the data box, equal axes, the title."""
+    x0, x1, y0, y1 = bounds
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     ax.set_aspect("equal")
     if title:
         ax.set_title(title)
     return ax
-
-
-def plot_snapshots(snapshots: Sequence[Tuple[int, torch.Tensor]], dataset=None, ncols: Optional[int] = None,
-                   size: float = 2.6, **kw):
-    """One :func:`plot_samples_2d` panel per (step, samples) pair (``TrainResult.snapshots``); returns the Figure."""
-    plt = _plt()
-    n = len(snapshots)
-    if n == 0:
-        raise ValueError("no snapshots to plot (train with snapshot_every > 0)")
-    ncols = ncols or min(n, 6)
-    nrows = math.ceil(n / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
-    for a in axes.ravel()[n:]:
-        a.axis("off")
-    for a, (step, x) in zip(axes.ravel(), snapshots):
-        plot_samples_2d(x, dataset, a, title=f"step {step}", **kw)
-        a.set_xticks([])
-        a.set_yticks([])
-    fig.tight_layout()
-    return fig
 
 
 def plot_curves(history: Mapping[str, Sequence[float]], axes=None, *, true_divergence: Optional[float] = None,
@@ -166,7 +154,8 @@ def plot_density_1d(p=None, fits: Optional[Mapping[str, object]] = None, ax=None
     """A 1-D data density (Dataset with log_prob, or torch distribution) with fitted Gaussians.
 
     ``fits`` maps a legend label to a torch distribution, a ``(mean, std)`` pair or an object with
-    ``mean``/``std`` attributes (e.g. :class:`fdiv.gan.training.GaussianFit`).  ``samples`` adds a histogram.
+    ``mu``/``sigma`` or ``mean``/``std`` attributes (e.g. :class:`fdiv.core.estimate.GaussianFit`, what
+    ``fit_gaussian_exact`` and ``fit_gaussian_vdm`` return).  ``samples`` adds a histogram.
     """
     ax = _new_ax(ax, (6, 3.2))
     from fdiv.datasets import get_dataset
@@ -183,7 +172,9 @@ def plot_density_1d(p=None, fits: Optional[Mapping[str, object]] = None, ax=None
         if isinstance(q, torch.distributions.Distribution):
             dens = q.log_prob(xs).exp()
         else:
-            if hasattr(q, "mean") and hasattr(q, "std"):
+            if hasattr(q, "mu") and hasattr(q, "sigma"):
+                m, s = float(q.mu), float(q.sigma)
+            elif hasattr(q, "mean") and hasattr(q, "std"):
                 m, s = float(q.mean), float(q.std)
             else:
                 m, s = (float(v) for v in q)
@@ -235,48 +226,60 @@ def plot_critic_2d(critic, divergence=None, dataset=None, ax=None, *, what: str 
         ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label={"V": "$V_w$", "T": "$T_w$", "D": "$D_w$"}[what])
     if pts is not None:
         ax.scatter(pts[:, 0], pts[:, 1], s=2, color="k", alpha=0.4, linewidths=0)
-    ax.set_xlim(x0, x1)
-    ax.set_ylim(y0, y1)
-    ax.set_aspect("equal")
-    if title:
-        ax.set_title(title)
-    return ax
+    return _finish_plane(ax, (x0, x1, y0, y1), title)
 
 
-def plot_image_grid(images, nrow: int = 8, ax=None, *, title: Optional[str] = None, labels=None,
-                    padding: int = 1, cmap: str = "gray", row_labels: Optional[Sequence[str]] = None):
-    """Show N x C x H x W images with values in [-1, 1] as a grid with ``nrow`` images per row.
+def tile_images(images, nrow: int = 8, *, labels=None, padding: int = 1, pad_value: float = 1.0):
+    """Tile N x C x H x W (or N x H x W) images in [-1, 1] into one array in [0, 1] for ``imshow``.
 
-    With ``labels`` (N ints) the images are sorted by label so each class starts a new row
-    (``nrow`` images per class) and rows are annotated.  C = 1 (grey) or 3 (RGB).
+    ``nrow`` images per row; with ``labels`` (N ints) one row per class (its first ``nrow`` images).
+    Returns ``(array, classes)``: the array has shape (R (H + p) + p, nrow (W + p) + p) for grey images,
+    (..., 3) for RGB (p = ``padding``, gaps filled with ``pad_value``); ``classes`` lists the rows'
+    labels (None without labels).
     """
     x = images.detach().cpu().float() if isinstance(images, torch.Tensor) else torch.as_tensor(np.asarray(images), dtype=torch.float32)
     if x.ndim == 3:
         x = x.unsqueeze(1)
     if x.ndim != 4 or x.shape[1] not in (1, 3):
         raise ValueError(f"images must have shape N x C x H x W with C in (1, 3), got {tuple(x.shape)}")
-    if nrow < 1:
-        raise ValueError(f"nrow must be >= 1, got {nrow}")
+    if isinstance(nrow, bool) or int(nrow) < 1:
+        raise ValueError(f"nrow must be >= 1, got {nrow!r}")
+    nrow, p = int(nrow), int(padding)
     x = ((x.clamp(-1, 1) + 1) / 2)
     N, C, H, W = x.shape
+    classes = None
     if labels is not None:
         lab = torch.as_tensor(labels).long().cpu()
         if lab.shape != (N,):
             raise ValueError(f"labels must have shape ({N},)")
         classes = torch.unique(lab).tolist()
         rows = [x[lab == c][:nrow] for c in classes]
-        row_labels = row_labels or [str(c) for c in classes]
     else:
         rows = [x[i:i + nrow] for i in range(0, N, nrow)]
-    R = len(rows)
-    canvas = torch.ones(C, R * (H + padding) + padding, nrow * (W + padding) + padding)
+    canvas = torch.full((C, len(rows) * (H + p) + p, nrow * (W + p) + p), float(pad_value))
     for r, row in enumerate(rows):
         for j, im in enumerate(row):
-            y0, x0 = padding + r * (H + padding), padding + j * (W + padding)
+            y0, x0 = p + r * (H + p), p + j * (W + p)
             canvas[:, y0:y0 + H, x0:x0 + W] = im
-    ax = _new_ax(ax, (max(2.0, 0.5 * nrow), max(2.0, 0.5 * R)))
     arr = canvas[0].numpy() if C == 1 else canvas.permute(1, 2, 0).numpy()
-    ax.imshow(arr, cmap=cmap if C == 1 else None, vmin=0, vmax=1, interpolation="nearest")
+    return arr, classes
+
+
+def plot_image_grid(images, nrow: int = 8, ax=None, *, title: Optional[str] = None, labels=None,
+                    padding: int = 1, cmap: str = "gray", row_labels: Optional[Sequence[str]] = None):
+    """Show N x C x H x W images with values in [-1, 1] as a grid with ``nrow`` images per row
+    (:func:`tile_images`).
+
+    With ``labels`` (N ints) the images are sorted by label so each class starts a new row
+    (``nrow`` images per class) and rows are annotated.  C = 1 (grey) or 3 (RGB).
+    """
+    arr, classes = tile_images(images, nrow, labels=labels, padding=padding)
+    if classes is not None:
+        row_labels = row_labels or [str(c) for c in classes]
+    H = int(np.shape(images)[-2])
+    R = (arr.shape[0] - padding) // (H + padding)
+    ax = _new_ax(ax, (max(2.0, 0.5 * nrow), max(2.0, 0.5 * R)))
+    ax.imshow(arr, cmap=cmap if arr.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest")
     ax.set_xticks([])
     if row_labels is not None:
         ax.set_yticks([padding + r * (H + padding) + H / 2 for r in range(R)])
@@ -291,14 +294,8 @@ def plot_image_grid(images, nrow: int = 8, ax=None, *, title: Optional[str] = No
 
 
 def save_figure(fig, path, dpi: int = 120) -> Path:
-    """Save ``fig`` (a Figure or Axes) to ``path`` atomically (temporary file beside it, then rename)."""
+    """Save ``fig`` (a Figure or Axes) to ``path`` atomically (a temporary file beside it, then a rename)."""
     fig = getattr(fig, "figure", fig)
     path = Path(path)
-    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}{path.suffix}")
-    try:
-        fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    fmt = path.suffix.lstrip(".").lower() or None
+    return atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=fmt))
