@@ -1,6 +1,7 @@
 """Tests of the exercise machinery (fdiv.course.exercises): every reference solution passes, every plausible
-wrong answer fails, check() never raises or hangs, `fdiv grade` (files, notebooks, --list), the pytest
-plugin (`-m ex3_2`), and the book's generated exercise sections."""
+wrong answer fails (in this process and through `fdiv grade`'s child process), check() never raises or hangs,
+`fdiv grade` (files, notebooks, --list), the pytest plugin (`-m ex3_2`), and the book's exercise cells.
+The attacks on the grader are in tests/test_grading_isolation.py."""
 from __future__ import annotations
 
 import io
@@ -18,15 +19,19 @@ from pathlib import Path
 import pytest
 import torch
 
+from fdiv.cli import grade as excli
 from fdiv.course.exercises import all_exercises, check, get_exercise, run_exercise
 from fdiv.course.exercises import book as exbook
-from fdiv.cli import grade as excli
 from fdiv.course.exercises.core import format_student_exception
-from fdiv.course.exercises.grading import load_answers, notebook_code_cells
-from fdiv.course.exercises.solutions import SOLUTIONS
-from fdiv.course.exercises.wrong import WRONG
+from fdiv.course.exercises.loader import load_answers, notebook_code_cells
 
 ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+sys.path.insert(0, str(FIXTURES))
+from wrong_answers import WRONG, load_solutions  # noqa: E402
+
+S = load_solutions()
+SOLUTIONS = S.SOLUTIONS
 EXERCISES = all_exercises()
 IDS_PLAIN = [e.id for e in EXERCISES]
 
@@ -71,6 +76,12 @@ def test_every_exercise_has_a_solution_and_two_wrong_answers():
         assert len(WRONG.get(eid, [])) >= 2, f"exercise {eid} needs at least 2 wrong answers"
 
 
+def test_closed_form_exercises_are_checked_on_the_graders_inputs():
+    """2.2, 5.3 and 9.2 had answers known in closed form or printed in the chapter: they are functions now."""
+    for eid in ("2.2", "5.3", "9.2"):
+        assert get_exercise(eid).kind == "function", eid
+
+
 # --------------------------------------------------------------------------- references pass, wrong answers fail
 
 @pytest.mark.parametrize("eid", IDS)
@@ -87,7 +98,32 @@ def test_wrong_answer_fails(eid, index, desc):
     assert not res.passed, f"the wrong answer '{desc}' to {eid} passes every check"
     failed = [o for o in res.outcomes if o.status in ("fail", "error")]
     assert failed and all(o.message for o in failed), res.report()  # says what is wrong
-    assert "Traceback" not in res.report()
+    assert "Traceback" not in res.report() and "error while checking" not in res.report()
+
+
+def test_wrong_answers_fail_through_fdiv_grade(tmp_path):
+    """The same wrong answers, graded the way an instructor does: in the child process."""
+    rounds = max(len(v) for v in WRONG.values())
+    for i in range(rounds):
+        ids = [eid for eid in IDS_PLAIN if i < len(WRONG.get(eid, []))]
+        f = tmp_path / f"wrong_{i}.py"
+        f.write_text(f"import sys\nsys.path.insert(0, {str(FIXTURES)!r})\nfrom wrong_answers import WRONG\n"
+                     + "".join(f"ex{e.replace('.', '_')} = WRONG[{e!r}][{i}][1]\n" for e in ids))
+        buf = io.StringIO()
+        args = excli_args([str(f), "--format", "json"])
+        assert excli.run(args, out=buf) == 1
+        data = json.loads(buf.getvalue())
+        passing = [(e["id"], WRONG[e["id"]][i][0]) for e in data["exercises"] if e["passed"]]
+        assert not passing, f"wrong answers pass through fdiv grade: {passing}"
+        assert sorted(e["id"] for e in data["exercises"]) == sorted(ids)
+
+
+def excli_args(argv):
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    excli.add_arguments(parser)
+    return parser.parse_args(argv)
 
 
 # --------------------------------------------------------------------------- check() is robust
@@ -153,6 +189,17 @@ def test_check_nan_outputs_fail_cleanly():
     assert "nan" in buf.getvalue() and "Traceback" not in buf.getvalue()
 
 
+def test_failed_number_says_direction_and_size_never_the_expected_value():
+    buf = io.StringIO()
+    assert not check("1.1", 0.3, file=buf)  # D_KL = 0.2263...
+    out = buf.getvalue()
+    assert "too large, by about 30% of the right value" in out, out
+    assert "0.2263" not in out and "0.226" not in out and "expected" not in out
+    buf = io.StringIO()
+    assert not check("10.3", 100_000, file=buf)
+    assert "too small" in buf.getvalue() and "131136" not in buf.getvalue()
+
+
 def test_check_time_limit_stops_infinite_loops():
     def forever(t):
         while True:
@@ -192,6 +239,13 @@ def test_check_unknown_exercise_and_result_object():
     assert check("3.1", SOLUTIONS["3.1"](), quiet=True)  # and a sympy expression
 
 
+def test_check_says_when_it_overrides_an_earlier_pass():
+    assert check("12.1", SOLUTIONS["12.1"], quiet=True)
+    buf = io.StringIO()
+    res = check("12.1", WRONG["12.1"][0][1], file=buf)
+    assert not res and "an earlier check(\"12.1\", interpolate) passed; this answer replaces it" in buf.getvalue()
+
+
 def test_format_student_exception_has_no_traceback_word():
     try:
         raise ValueError("Traceback (most recent call last) inside a message")
@@ -206,19 +260,20 @@ PARTLY_WRONG = """
 import math
 import torch
 from fdiv.exercises import check, answer
-from fdiv.course.exercises.solutions import pearson_conjugate, tv_conjugate, kl_bernoulli
 
-ex3_2 = pearson_conjugate
+def pearson_conjugate(t):           # the skeleton's name: graded as 3.2
+    return torch.where(t <= -2, torch.full_like(t, -1.0), t + t ** 2 / 4)
+
 ex1_1 = 0.3112                      # KL(Q||P): wrong
 
 @answer("3.3")
 def my_tv(t):
     return torch.where(t.abs() <= 0.5, t, torch.full_like(t, math.inf))   # the paper's domain: wrong
 
-def my_kl():
-    raise NotImplementedError("Exercise 2.2")
+def my_lln(h, x):
+    raise NotImplementedError("Exercise 2.1")
 
-check("2.2", my_kl)                 # recorded, not run, while grading
+check("2.1", my_lln)                # recorded, not run, while grading
 print("this line is captured")
 if __name__ == "__main__":
     raise SystemExit("must not run while grading")
@@ -231,7 +286,7 @@ def _grade(argv, capsys):
 
 
 def test_grade_reference_solutions_file_passes(capsys):
-    code, cap = _grade([str(ROOT / "fdiv" / "course" / "exercises" / "solutions.py"), "--all", "-q"], capsys)
+    code, cap = _grade([str(ROOT / "instructor" / "solutions.py"), "--all", "-q"], capsys)
     assert code == 0, cap.out
     assert f"score: {len(IDS_PLAIN)}/{len(IDS_PLAIN)} exercises passed" in cap.out
 
@@ -244,7 +299,7 @@ def test_grade_partly_wrong_file(tmp_path, capsys):
     out = cap.out
     assert "4 answers found" in out and "score: 1/4 exercises passed" in out
     rows = dict(re.findall(r"^  (\d+\.\d+) .* (PASS|FAIL|TODO|MISSING)$", out, re.M))
-    assert rows == {"1.1": "FAIL", "2.2": "TODO", "3.2": "PASS", "3.3": "FAIL"}
+    assert rows == {"1.1": "FAIL", "2.1": "TODO", "3.2": "PASS", "3.3": "FAIL"}
     assert "arguments swapped" in out  # the failing exercises' reports come before the table
     assert "this line is captured" not in out and "must not run" not in out
     # selection: one exercise, a chapter, --all makes missing answers fail
@@ -253,6 +308,8 @@ def test_grade_partly_wrong_file(tmp_path, capsys):
     assert code == 1 and "3.1" in cap.out and "MISSING" in cap.out
     code, cap = _grade([str(f), "--all", "-q"], capsys)
     assert code == 1 and cap.out.count("MISSING") == len(IDS_PLAIN) - 4
+    code, cap = _grade([str(f), "-v", "-e", "3.2"], capsys)
+    assert "this line is captured" in cap.out  # --verbose shows what the file printed
 
 
 def test_grade_usage_errors(tmp_path, capsys):
@@ -263,6 +320,9 @@ def test_grade_usage_errors(tmp_path, capsys):
     assert code == 2 and "no answers found" in cap.err
     assert _grade([str(empty), "-e", "42.1"], capsys)[0] == 2
     assert _grade([], capsys)[0] == 2
+    (tmp_path / "notes.txt").write_text("hi")
+    code, cap = _grade([str(tmp_path / "notes.txt")], capsys)
+    assert code == 2 and ".ipynb" in cap.err
 
 
 def test_grade_list(capsys):
@@ -272,6 +332,16 @@ def test_grade_list(capsys):
         assert f"  {e.id} " in cap.out and e.title in cap.out
     code, cap = _grade(["--list", "--chapter", "3"], capsys)
     assert "3.2" in cap.out and "1.1 " not in cap.out
+
+
+def test_grade_list_imports_neither_torch_nor_sympy():
+    code = ("import sys, io, contextlib\nfrom fdiv.cli.main import main\nbuf = io.StringIO()\n"
+            "with contextlib.redirect_stdout(buf):\n    assert main(['grade', '--list']) == 0\n"
+            "assert 'pearson_conjugate' in buf.getvalue()\n"
+            "print(sorted(m for m in ('torch', 'sympy', 'numpy') if m in sys.modules))")
+    r = subprocess.run([sys.executable, "-c", code], env=_env(), capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[]", r.stdout
 
 
 def _notebook(cells):
@@ -288,12 +358,14 @@ def test_grade_notebook(tmp_path, capsys):
     sol = textwrap.dedent
     nb = tmp_path / "chapter.ipynb"
     nb.write_text(_notebook([
+        ("code", "import torch\nfrom fdiv.exercises import check\nCUT = -2.0\nraise_me = 1"),
         ("code", "raise RuntimeError('the chapter body is not run')"),
+        ("code", "trained = torch.zeros(1) + (1 / 0)  # a training: not needed by the answers"),
         ("markdown", "## Exercises\n\nSome text."),
-        ("code", "%matplotlib inline\n!echo hi\nimport torch\nfrom fdiv.exercises import check"),
+        ("code", "%matplotlib inline\n!echo hi"),
         ("code", sol("""\
             def pearson_conjugate(t):
-                return torch.where(t <= -2, torch.full_like(t, -1.0), t + t ** 2 / 4)""")),
+                return torch.where(t <= CUT, torch.full_like(t, -1.0), t + t ** 2 / 4)""")),
         ("code", 'check("3.2", pearson_conjugate)'),
         ("code", "def tv_conjugate(t):\n    raise NotImplementedError('Exercise 3.3')"),
         ("code", 'check("3.3", tv_conjugate)'),
@@ -302,61 +374,84 @@ def test_grade_notebook(tmp_path, capsys):
         ("code", 'check("1.1", 0.2263)'),
     ]))
     cells = notebook_code_cells(nb)
-    assert all("%" not in src and "!echo" not in src for _, src in cells)
-    assert not any("chapter body" in src for _, src in cells)
-    loaded = load_answers(nb)
-    assert sorted(loaded.answers) == ["1.1", "3.2", "3.3"]
-    assert any("ZeroDivisionError" in e for e in loaded.errors)
-    code, cap = _grade([str(nb), "-q"], capsys)
-    assert code == 1 and "score: 2/3 exercises passed" in cap.out
+    text = "\n".join(src for _, src in cells)
+    assert "%" not in text and "!echo" not in text
+    assert "chapter body" not in text and "trained" not in text
+    assert "import torch" in text and "CUT = -2.0" in text and "raise_me" not in text
+    code, cap = _grade([str(nb)], capsys)
+    assert code == 1 and "score: 2/3 exercises passed" in cap.out, cap.out
+    assert "warning: <cell 10> raised ZeroDivisionError" in cap.out
     # --all-cells also runs the chapter body (which raises here): a warning, still graded
     code, cap = _grade([str(nb), "--all-cells"], capsys)
     assert code == 1 and "the chapter body is not run" in cap.out
 
 
+def test_load_answers_priority_and_skeleton_names(tmp_path, monkeypatch):
+    """In the process that runs the file (the child): exN_k beats @answer beats skeleton name beats check()."""
+    f = tmp_path / "a.py"
+    f.write_text(textwrap.dedent("""\
+        from fdiv.exercises import answer, check
+        def interpolate(z0, z1, steps): return "skeleton"
+        @answer("12.1")
+        def mine(z0, z1, steps): return "decorated"
+        check("12.1", lambda *a: "call")
+        def slerp(z0, z1, t): return "skeleton"
+        check("12.2", lambda *a: "call")
+        ex12_2 = lambda *a: "name"
+        from math import exp as one_hot   # imported, not defined here: not an answer to 11.1
+        def modes_capture(samples, centres, std): return 0
+        """))
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    loaded = load_answers(f)
+    assert loaded.origin["12.1"].startswith("@answer") and loaded.origin["12.2"] == "name ex12_2"
+    assert "11.1" not in loaded.answers
+    assert any("modes_capture is not graded: did you mean modes_captured (exercise 12.3" in w
+               for w in loaded.warnings), loaded.warnings
+
+
 # --------------------------------------------------------------------------- pytest plugin
+
+def _plugin(tmp_path, *args):
+    cmd = [sys.executable, "-m", "pytest", "-p", "fdiv.exercises.pytest_plugin", "--solutions", "answers.py",
+           "-q", "-p", "no:cacheprovider", "--strict-markers", "-W", "error::pytest.PytestUnknownMarkWarning", *args]
+    return subprocess.run(cmd, cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=300)
+
 
 def test_pytest_plugin_selects_one_exercise_by_marker(tmp_path):
     """`pytest -p fdiv.exercises.pytest_plugin --solutions FILE -m ex3_2` runs exercise 3.2 only."""
-    (tmp_path / "answers.py").write_text(PARTLY_WRONG.replace("ex3_2 = pearson_conjugate", "ex3_2 = torch.exp"))
-    cmd = [sys.executable, "-m", "pytest", "-p", "fdiv.exercises.pytest_plugin", "--solutions", "answers.py",
-           "-q", "-p", "no:cacheprovider", "--strict-markers", "-W", "error::pytest.PytestUnknownMarkWarning",
-           "-m", "ex3_2"]
-    r = subprocess.run(cmd, cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=300)
+    (tmp_path / "answers.py").write_text(PARTLY_WRONG.replace("def pearson_conjugate(t):", "def _unused(t):")
+                                         + "\nex3_2 = torch.exp\n")
+    r = _plugin(tmp_path, "-m", "ex3_2")
     assert r.returncode == 1, r.stdout + r.stderr
     assert f"1 failed, {len(IDS_PLAIN) - 1} deselected" in r.stdout, r.stdout
     assert "answers.py::exercise_3_2" in r.stdout and "Exercise 3.2: The Pearson" in r.stdout
     assert "FAIL  values where the supremum sits at u -> 0" in r.stdout
 
 
-# --------------------------------------------------------------------------- the book's exercise sections
+def test_pytest_plugin_fails_on_a_missing_answer(tmp_path):
+    """An autograder reads exit 0 as full marks: a missing answer must fail, not skip."""
+    (tmp_path / "answers.py").write_text("x = 1\n")
+    r = _plugin(tmp_path, "-m", "ex3_2")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "1 failed" in r.stdout and "skipped" not in r.stdout
+    assert "no answer to exercise 3.2" in r.stdout
 
-def test_book_exercise_sources_are_up_to_date():
-    stale = exbook.write_all(ROOT / "book" / "src", check=True)
-    assert not stale, f"regenerate with `python -m fdiv.course.exercises.book book/src`: {stale}"
+
+def test_pytest_plugin_passes_reference_solutions_of_a_chapter(tmp_path):
+    (tmp_path / "answers.py").write_text((ROOT / "instructor" / "solutions.py").read_text())
+    r = _plugin(tmp_path, "-m", "ex3_1 or ex3_2 or ex3_3")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "3 passed" in r.stdout
 
 
-@pytest.mark.parametrize("chapter", exbook.chapters())
-def test_book_exercise_source_structure(chapter):
-    text = (ROOT / "book" / "src" / f"{chapter:02d}_exercises.py").read_text()
-    assert "# ## Exercises" in text
-    for e in all_exercises(chapter):
-        assert f":label: {e.label}" in text
-        assert f"````{{solution}} {e.label}\n# :class: dropdown" in text
-        assert f'raise NotImplementedError("Exercise {e.id}")' in text
-        assert f'check("{e.id}", {e.name})' in text
-    tools = ROOT / "tools" / "build_notebooks.py"
-    if tools.exists():  # the book's own parser accepts the file
-        sys.path.insert(0, str(tools.parent))
-        try:
-            import build_notebooks
-        finally:
-            sys.path.remove(str(tools.parent))
-        cells = build_notebooks.parse_source(ROOT / "book" / "src" / f"{chapter:02d}_exercises.py")
-        kinds = [c.kind for c in cells]
-        assert kinds[:2] == ["markdown", "code"] and kinds[2:] == ["markdown", "code", "code", "markdown"] * len(
-            all_exercises(chapter))
+def test_pytest_plugin_validates_the_time_limit(tmp_path):
+    (tmp_path / "answers.py").write_text("x = 1\n")
+    for bad in ("nan", "inf", "0", "-1"):
+        r = _plugin(tmp_path, "--exercise-time-limit", bad)
+        assert r.returncode == 4 and "positive, finite" in r.stderr, (bad, r.stderr)
 
+
+# --------------------------------------------------------------------------- the book's exercise cells
 
 def test_book_cells_run_standalone_and_solutions_pass():
     """The skeleton + check cells print FAIL (no exception); the solution shown in the book, run with only
@@ -376,9 +471,9 @@ def test_book_cells_run_standalone_and_solutions_pass():
 # --------------------------------------------------------------------------- agreement with the library
 
 def test_references_agree_with_fdiv_library():
-    import fdiv
     import torch.nn.functional as F
 
+    import fdiv
     from fdiv.course.exercises.bank.ch03 import pearson_conj_ref, tv_conj_ref
 
     t = torch.linspace(-6, 0.49, 200, dtype=torch.float64)
@@ -393,6 +488,27 @@ def test_references_agree_with_fdiv_library():
     assert torch.allclose(fdiv.get("js").conjugate(tj).double(), -0.5 * torch.log(2 - torch.exp(2 * tj)), atol=1e-5)
 
 
+def test_grader_references_of_the_sample_exercises():
+    """5.3's and 9.2's maxima, computed by the grader, against a brute-force search."""
+    from fdiv.course.exercises.bank.ch05 import _bound_samples, best_linear_bound
+    from fdiv.course.exercises.bank.ch09 import _blobs, best_linear_critic
+
+    x_p, x_q = _bound_samples(1.0, 1.0, 500, 400, 3)
+    a, b = torch.meshgrid(torch.linspace(0, 2, 401, dtype=torch.float64),
+                          torch.linspace(-1.5, 1.5, 301, dtype=torch.float64), indexing="ij")
+    j = (a[..., None] * x_p).mean(-1) + b - torch.exp(a[..., None] * x_q + b[..., None] - 1).mean(-1)
+    assert best_linear_bound(x_p, x_q) >= j.max().item() - 1e-12
+    assert best_linear_bound(x_p, x_q) - j.max().item() < 1e-3
+    x_p, x_q = _blobs(300, 200, [0.6, 0.0], 0)
+    w = torch.linspace(-3, 3, 121, dtype=torch.float64)
+    grid = torch.cartesian_prod(w, w, torch.linspace(-1, 1, 41, dtype=torch.float64))
+    jg = (torch.nn.functional.logsigmoid(x_p @ grid[:, :2].T + grid[:, 2]).mean(0)
+          + torch.nn.functional.logsigmoid(-(x_q @ grid[:, :2].T + grid[:, 2])).mean(0))
+    best = best_linear_critic(x_p, x_q)
+    assert best >= (jg.max().item() + math.log(4)) / 2 - 1e-12
+    assert best - (jg.max().item() + math.log(4)) / 2 < 2e-3
+
+
 def test_conv_transpose_formula_matches_pytorch():
     from fdiv.course.exercises.bank.ch10 import convT_size
 
@@ -404,7 +520,7 @@ def test_conv_transpose_formula_matches_pytorch():
 
 
 def test_fdiv_grade_command_line(tmp_path, capsys):
-    """`fdiv grade` through the package's command line (fdiv/cli.py wires it to fdiv.cli.grade)."""
+    """`fdiv grade` through the package's command line (fdiv.cli.main wires it to fdiv.cli.grade)."""
     from fdiv import cli
 
     assert cli.main(["grade", "--list"]) == 0

@@ -5,17 +5,19 @@ In a notebook::
     from fdiv.exercises import check
     check("3.2", pearson_conjugate)      # prints PASS/FAIL per check; returns a CheckResult (truthy if all pass)
 
-From the command line: ``fdiv grade answers.py`` or ``fdiv grade 03_fenchel_conjugate.ipynb``
-(see :mod:`fdiv.cli.grade` for the file conventions), ``fdiv grade --list``.
-With pytest: ``pytest -p fdiv.exercises.pytest_plugin --solutions answers.py -m ex3_2``.
+From the command line: ``fdiv grade answers.py`` or ``fdiv grade 03_fenchel_conjugate.ipynb`` (the
+student's code runs in a child process; see :mod:`fdiv.course.exercises.grading` for the file
+conventions), ``fdiv grade --list``. With pytest:
+``pytest -p fdiv.exercises.pytest_plugin --solutions answers.py -m ex3_2``.
 
-Instructors: reference solutions are in :mod:`fdiv.course.exercises.solutions`, plausible wrong answers
-(used by the tests) in :mod:`fdiv.course.exercises.wrong`.
+Instructors: the reference solutions are in the repository's ``instructor/solutions.py`` (not part of
+the installed package), plausible wrong answers in ``tests/fixtures/wrong_answers.py``.
 """
 from __future__ import annotations
 
-from .core import (CheckResult, Exercise, Outcome, all_exercises, check, get_exercise, normalize_id,
-                   run_exercise)
+from .core import CheckResult, Exercise, Outcome, normalize_id
+from .registry import all_exercises, get_exercise
+from .runner import active_collector, check, run_exercise
 
 __all__ = ["check", "CheckResult", "Exercise", "Outcome", "all_exercises", "get_exercise",
            "normalize_id", "run_exercise", "answer"]
@@ -29,16 +31,12 @@ def answer(ex_id):
 
     The function is returned unchanged (calling ``check`` is still up to you).
     """
-    from .core import _active_collector, normalize_id as _norm
-
-    eid = _norm(ex_id)
+    eid = normalize_id(ex_id)
 
     def deco(fn):
-        coll = _active_collector()
+        coll = active_collector()
         if coll is not None:
-            if eid not in coll.answers:
-                coll.order.append(eid)
-            coll.answers[eid] = fn
+            coll.decorated.append((eid, fn))
         try:
             fn.__fdiv_exercise__ = eid
         except (AttributeError, TypeError):

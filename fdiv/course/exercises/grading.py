@@ -1,171 +1,26 @@
-"""Grading a student's file: a Python answers file or a notebook.
+"""Grading a student's file (a Python answers file or a notebook): the engine of ``fdiv grade`` and of
+the pytest plugin.
 
-Conventions (what ``fdiv grade FILE`` and the pytest plugin look for):
+The file runs in a child process (:mod:`fdiv.course.exercises.sandbox`); how its answers are found is
+described in :mod:`fdiv.course.exercises.loader`. Each exercise's checks run here, on plain values the
+child sends back, so nothing in the student's code decides a verdict. Only the exercises the file
+answers are graded, unless ``ids`` say otherwise; a missing answer then counts as a failure.
 
-* **Python file** (``answers.py``): it is executed (as a module named ``__fdiv_grade__``, so an
-  ``if __name__ == "__main__":`` block does not run) and its answers are collected from
-
-  1. top-level names ``ex<chapter>_<k>``: ``ex3_2 = pearson_conjugate`` or ``def ex3_2(t): ...``;
-     for number / sympy exercises the value itself or a function of no arguments computing it;
-  2. functions decorated with ``@fdiv.course.exercises.answer("3.2")``;
-  3. calls ``check("3.2", answer)`` made while the file runs: during grading ``check`` only records
-     its answer (it prints nothing and runs nothing).
-
-  When several give an answer to the same exercise, that order decides (a name beats a decorator beats
-  a ``check`` call; among ``check`` calls the last one wins).
-
-* **Notebook** (``.ipynb``, e.g. a chapter of the book with your answers filled in): its code cells are
-  executed in order in one namespace, and answers are collected as for a Python file; in practice the
-  ``check("3.2", my_function)`` cells of the exercise section provide them. Only the cells *after* the
-  ``## Exercises`` heading run (the section imports what it needs; the chapter's own computations,
-  possibly long trainings, are skipped) unless ``all_cells=True`` (``--all-cells``) or the notebook has no
-  such heading. IPython syntax is dropped: lines starting with ``%`` or ``!``, cells starting with ``%%``.
-  A cell that raises is reported and the next cells still run.
-
-Only the exercises the file answers are graded, unless ``ids`` (``--exercise``/``--chapter``) or
-``require_all`` (``--all``) say otherwise; a missing answer then counts as a failure.
+Results: :func:`format_table` (the text table), :func:`to_json` (one entry per exercise: id, passed,
+score, messages) and :func:`to_gradescope` (Gradescope's ``results.json``).
 """
 from __future__ import annotations
 
-import contextlib
-import io
-import json
 import os
-import re
-import sys
-import types
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Iterable
+from typing import Iterable
 
-from .core import (CheckResult, _Collector, _COLLECT_LOCK, _COLLECTORS,
-                   format_student_exception, get_exercise, normalize_id, run_exercise, run_limited)
+from .core import CheckResult, Outcome
+from .registry import get_exercise, known_id
+from .runner import evaluate
+from .sandbox import RemoteStudent, Sandbox
 
-__all__ = ["LoadedAnswers", "load_answers", "grade", "format_table", "notebook_code_cells"]
-
-_NAME_RE = re.compile(r"^ex(\d+)_(\d+)$")
-_EXERCISES_HEADING = re.compile(r"^\s*#{1,6}\s*Exercises\b", re.I | re.M)
-
-
-@dataclass
-class LoadedAnswers:
-    """Answers found in a file: ``answers[id]``, where each came from (``origin[id]``), problems met."""
-
-    path: str
-    answers: dict[str, Any] = field(default_factory=dict)
-    origin: dict[str, str] = field(default_factory=dict)
-    errors: list[str] = field(default_factory=list)
-    output: str = ""
-    namespace: dict = field(default_factory=dict, repr=False)
-
-
-def notebook_code_cells(path: str | os.PathLike, all_cells: bool = False) -> list[tuple[int, str]]:
-    """``(cell number, source)`` of the code cells to run (see the module docstring), IPython lines removed."""
-    with open(path, encoding="utf-8") as fh:
-        nb = json.load(fh)
-    cells = nb.get("cells")
-    if not isinstance(cells, list):
-        raise ValueError(f"{path}: not a Jupyter notebook (no 'cells' list)")
-
-    def text(cell) -> str:
-        src = cell.get("source", "")
-        return "".join(src) if isinstance(src, list) else str(src)
-
-    start = 0
-    if not all_cells:
-        for i, cell in enumerate(cells):
-            if cell.get("cell_type") == "markdown" and _EXERCISES_HEADING.search(text(cell)):
-                start = i + 1
-                break
-    out = []
-    for i, cell in enumerate(cells[start:], start=start):
-        if cell.get("cell_type") != "code":
-            continue
-        src = text(cell)
-        if src.lstrip().startswith("%%"):
-            continue
-        lines = ["" if ln.lstrip().startswith(("%", "!")) else ln for ln in src.splitlines()]
-        out.append((i + 1, "\n".join(lines)))
-    return out
-
-
-def _exec_sources(sources: list[tuple[str, str]], ns: dict, loaded: LoadedAnswers) -> None:
-    for filename, src in sources:
-        try:
-            code = compile(src, filename, "exec")
-        except SyntaxError as exc:
-            loaded.errors.append(f"{filename}: syntax error, line {exc.lineno}: {exc.msg}")
-            continue
-        try:
-            exec(code, ns)  # noqa: S102 - grading runs the student's code by design
-        except SystemExit:
-            loaded.errors.append(f"{filename}: called exit(); the remaining code did not run")
-            return
-        except Exception as exc:  # noqa: BLE001
-            loaded.errors.append(f"{filename} raised " + format_student_exception(exc).replace("\n", "\n    "))
-
-
-def load_answers(path: str | os.PathLike, *, all_cells: bool = False, time_limit: float = 600.0) -> LoadedAnswers:
-    """Execute a student's ``.py`` file or ``.ipynb`` notebook and collect its answers (never raises for
-    errors in the student's code; raises ValueError/OSError for a missing or unreadable file)."""
-    p = Path(path)
-    if not p.is_file():
-        raise ValueError(f"no such file: {path}")
-    loaded = LoadedAnswers(path=str(p))
-    if p.suffix == ".ipynb":
-        sources = [(f"<cell {n}>", src) for n, src in notebook_code_cells(p, all_cells)]
-    elif p.suffix == ".py":
-        sources = [(str(p), p.read_text(encoding="utf-8"))]
-    else:
-        raise ValueError(f"{path}: expected a Python file (.py) or a notebook (.ipynb)")
-
-    mod = types.ModuleType("__fdiv_grade__")
-    mod.__file__ = str(p.resolve())
-    ns = mod.__dict__
-    coll = _Collector()
-    old_mod = sys.modules.get("__fdiv_grade__")
-    sys.modules["__fdiv_grade__"] = mod
-    folder = str(p.resolve().parent)
-    sys.path.insert(0, folder)
-    os.environ.setdefault("MPLBACKEND", "Agg")
-    buf = io.StringIO()
-    with _COLLECT_LOCK:
-        _COLLECTORS.append(coll)
-    try:
-        with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
-            status, _ = run_limited(_exec_sources, (sources, ns, loaded), time_limit)
-        if status == "timeout":
-            loaded.errors.append(f"running the file took longer than {time_limit:g} s; it was stopped")
-    finally:
-        with _COLLECT_LOCK:
-            _COLLECTORS.remove(coll)
-        try:
-            sys.path.remove(folder)
-        except ValueError:
-            pass
-        if old_mod is not None:
-            sys.modules["__fdiv_grade__"] = old_mod
-    loaded.output = buf.getvalue()
-    loaded.namespace = ns
-
-    # 3. check() calls, 2. decorated functions, 1. names ex<N>_<k>: later assignments win
-    for eid in coll.order:
-        loaded.answers[eid], loaded.origin[eid] = coll.answers[eid], "check() call"
-    for name, obj in list(ns.items()):
-        eid = getattr(obj, "__fdiv_exercise__", None) if callable(obj) else None
-        if isinstance(eid, str):
-            loaded.answers[eid], loaded.origin[eid] = obj, f"@answer: {name}"
-    for name, obj in list(ns.items()):
-        m = _NAME_RE.match(name)
-        if not m:
-            continue
-        try:
-            eid = normalize_id(f"{m.group(1)}.{m.group(2)}")
-        except ValueError:
-            loaded.errors.append(f"the name {name} does not match an exercise (fdiv grade --list shows them)")
-            continue
-        loaded.answers[eid], loaded.origin[eid] = obj, f"name {name}"
-    return loaded
+__all__ = ["GradingSession", "GradeReport", "grade_file", "format_table", "to_json", "to_gradescope"]
 
 
 def _sort_key(eid: str) -> tuple[int, int]:
@@ -173,18 +28,122 @@ def _sort_key(eid: str) -> tuple[int, int]:
     return int(a), int(b)
 
 
-def grade(answers: dict[str, Any], ids: Iterable[str] | None = None, *, time_limit: float | None = None
-          ) -> list[tuple[str, CheckResult | None]]:
-    """Run the checks of ``ids`` (default: every answered exercise); ``None`` results mark a missing answer."""
-    ids = sorted(set(answers) if ids is None else {normalize_id(i) for i in ids}, key=_sort_key)
-    out: list[tuple[str, CheckResult | None]] = []
-    for eid in ids:
-        if eid in answers:
-            out.append((eid, run_exercise(eid, answers[eid], time_limit=time_limit)))
-        else:
-            out.append((eid, None))
-    return out
+@dataclass
+class GradeReport:
+    """``results``: (id, CheckResult or None for a missing answer), in book order; what was found."""
 
+    path: str
+    results: list[tuple[str, CheckResult | None]] = field(default_factory=list)
+    origin: dict[str, str] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    output: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.results) and all(r is not None and r.passed for _, r in self.results)
+
+
+class GradingSession:
+    """A student's file in a child process, graded exercise by exercise::
+
+        with GradingSession("answers.py") as session:
+            result = session.grade("3.2")        # None when the file does not answer 3.2
+
+    A child that dies or runs past a limit is restarted (the file executed again) for the next exercise.
+    """
+
+    def __init__(self, path: str | os.PathLike, *, all_cells: bool = False, file_time_limit: float = 600.0,
+                 memory_mb: int = 4096):
+        self.path = str(path)
+        self._options = dict(all_cells=all_cells, file_time_limit=file_time_limit, memory_mb=memory_mb)
+        self.sandbox: Sandbox | None = None
+        self.origin: dict[str, str] = {}
+        self.earlier: dict[str, list[str]] = {}
+        self.errors: list[str] = []
+        self.warnings: list[str] = []
+        self.usage_error = ""
+        self.failed = ""
+
+    def open(self) -> "GradingSession":
+        """Execute the file; fills ``origin`` (the answers found), ``errors``, ``warnings``,
+        ``usage_error`` (no such file, not .py/.ipynb) and ``failed`` (the child did not get through)."""
+        report = self._start()
+        self.usage_error = str(report.get("usage_error", ""))
+        self.failed = str(report.get("failed", ""))
+        for entry in report.get("answers", []):
+            eid = known_id(entry["id"])
+            self.origin[eid] = str(entry.get("origin", ""))[:200]
+            self.earlier[eid] = [str(w)[:200] for w in entry.get("earlier", [])][:20]
+        self.errors = [str(e)[:4000] for e in report.get("errors", [])][:50]
+        self.warnings = [str(w)[:500] for w in report.get("warnings", [])][:50]
+        if self.failed:
+            self.errors.append(self.failed)
+        return self
+
+    def _start(self) -> dict:
+        if self.sandbox is not None:
+            self.sandbox.close()
+        self.sandbox = Sandbox(self.path, **self._options)
+        report = self.sandbox.start()
+        return report if isinstance(report, dict) else {"failed": "the file's report could not be read"}
+
+    def __enter__(self) -> "GradingSession":
+        return self.open()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.sandbox is not None:
+            self.sandbox.close()
+
+    def output(self) -> str:
+        return self.sandbox.output() if self.sandbox is not None else ""
+
+    def _ensure_alive(self) -> str:
+        if self.sandbox is not None and self.sandbox.alive:
+            return ""
+        report = self._start()
+        return str(report.get("failed", "")) or str(report.get("usage_error", ""))
+
+    def grade(self, eid: str, *, time_limit: float | None = None) -> CheckResult | None:
+        """The result of exercise ``eid`` (None when the file does not answer it)."""
+        ex = get_exercise(eid)
+        if ex.id not in self.origin:
+            return None
+        problem = self._ensure_alive()
+        if problem:
+            return CheckResult(ex, [Outcome("your file runs", "fail", problem)])
+        result = evaluate(ex, RemoteStudent(self.sandbox, ex.id), time_limit=time_limit)
+        if not result.passed:
+            for i, where in enumerate(self.earlier.get(ex.id, [])):
+                if self._ensure_alive():
+                    break
+                if evaluate(ex, RemoteStudent(self.sandbox, f"{ex.id}#{i}"), time_limit=time_limit).passed:
+                    result.notes.append(f"an earlier answer, {where}, passed; the last one given "
+                                        f"({self.origin[ex.id]}) is the one graded")
+                    break
+        return result
+
+
+def grade_file(path: str | os.PathLike, ids: Iterable[str] | None = None, *, time_limit: float | None = None,
+               all_cells: bool = False, file_time_limit: float = 600.0, memory_mb: int = 4096
+               ) -> tuple[GradeReport, str]:
+    """Grade ``path`` (the exercises ``ids``, default those it answers). Returns the report and a usage
+    error ("" when there is none: no such file, a file that is not .py / .ipynb)."""
+    with GradingSession(path, all_cells=all_cells, file_time_limit=file_time_limit, memory_mb=memory_mb) as s:
+        report = GradeReport(path=str(path), origin=dict(s.origin), errors=list(s.errors),
+                             warnings=list(s.warnings))
+        if s.usage_error:
+            return report, s.usage_error
+        selected = sorted(set(s.origin) if ids is None else {known_id(i) for i in ids}, key=_sort_key)
+        report.results = [(eid, s.grade(eid, time_limit=time_limit)) for eid in selected]
+    report.output = s.output()
+    return report, ""
+
+
+# --------------------------------------------------------------------------- reports
 
 def format_table(results: list[tuple[str, CheckResult | None]], title: str = "") -> str:
     """The score table of ``fdiv grade``."""
@@ -208,3 +167,30 @@ def format_table(results: list[tuple[str, CheckResult | None]], title: str = "")
     tot_checks = sum((r.n_total if r is not None else len(get_exercise(e).checks)) for e, r in results)
     lines.append(f"  score: {n_pass}/{len(results)} exercises passed ({n_checks}/{tot_checks} checks)")
     return "\n".join(lines)
+
+
+def _entry(eid: str, res: CheckResult | None, path: str) -> dict:
+    if res is None:
+        return {"id": eid, "passed": False, "score": 0.0, "messages": [f"no answer to exercise {eid} in {path}"]}
+    return {"id": eid, "passed": res.passed, "score": round(res.score, 6), "messages": res.messages()}
+
+
+def to_json(report: GradeReport) -> dict:
+    """``{"file", "passed", "exercises": [{"id", "passed", "score", "messages"}, ...], "warnings"}``."""
+    return {"file": report.path, "passed": report.passed,
+            "exercises": [_entry(eid, res, report.path) for eid, res in report.results],
+            "warnings": report.errors + report.warnings}
+
+
+def to_gradescope(report: GradeReport) -> dict:
+    """Gradescope's results.json: one test per exercise, worth one point, earned when every check passes."""
+    tests = []
+    for eid, res in report.results:
+        ex = get_exercise(eid)
+        passed = res is not None and res.passed
+        text = res.report() if res is not None else f"no answer to exercise {eid} in {report.path}"
+        tests.append({"name": f"Exercise {eid}: {ex.title}", "number": eid, "score": 1.0 if passed else 0.0,
+                      "max_score": 1.0, "status": "passed" if passed else "failed", "output": text})
+    notes = "\n".join(f"warning: {w}" for w in report.errors + report.warnings)
+    return {"score": sum(t["score"] for t in tests), "tests": tests, "output": notes,
+            "stdout_visibility": "visible"}

@@ -1,21 +1,25 @@
-"""Small tools the checks are written with: they never trust what the student's code returns and
-say precisely what was wrong ("expected a torch.Tensor of shape (5,), got list").
+"""Small tools the checks are written with: they never trust what the student's code returns and say
+precisely what was wrong ("expected a torch.Tensor of shape (5,), got list").
 
-Checks call the student's function through :func:`call` (inputs are cloned, exceptions are wrapped in
-:class:`~fdiv.course.exercises.core.StudentError` so the report can tell "your code raised" from "wrong value").
+Checks call the answer through :func:`call` (``call(student, *inputs)``) and ``student.probe(fn, ...)``;
+both return plain values (:mod:`fdiv.course.exercises.values`) and raise
+:class:`~fdiv.course.exercises.core.StudentError` when the student's code raised. Probes (module-level
+functions such as :func:`gradients`) run next to the answer and return plain data only.
 """
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
-import torch
-
+from .answers import step
 from .core import StudentError
+from .lazy import torch
+from .values import Opaque, SympyValue
 
 __all__ = [
-    "describe", "fmt", "call", "as_tensor", "as_number", "as_sympy_expr", "is_sympy",
-    "assert_close", "assert_number", "assert_sympy_equal", "expect_raises", "symbol",
+    "describe", "fmt", "call", "as_tensor", "as_number", "as_sympy_answer", "SympyAnswer", "gradients",
+    "assert_close", "assert_number", "assert_sympy_equal", "assert_conjugate_vanishes_at_zero", "expect_raises",
+    "symbol", "eval_sympy", "miss",
 ]
 
 
@@ -49,9 +53,8 @@ def describe(x: Any) -> str:
     if x is None:
         return "None (did your function forget to `return` its result?)"
     if isinstance(x, torch.Tensor):
-        shape = tuple(x.shape)
         dt = str(x.dtype).replace("torch.", "")
-        return f"a torch.Tensor of shape {shape} ({dt})"
+        return f"a torch.Tensor of shape {tuple(x.shape)} ({dt})"
     if isinstance(x, bool):
         return f"bool {x}"
     if isinstance(x, (int, float)):
@@ -61,94 +64,104 @@ def describe(x: Any) -> str:
         return f"str {s!r}"
     if isinstance(x, (list, tuple)):
         return f"{type(x).__name__} of length {len(x)}"
-    mod = type(x).__module__
-    if mod.startswith("numpy"):
-        shape = getattr(x, "shape", None)
-        return f"numpy {type(x).__name__}" + (f" of shape {tuple(shape)}" if shape else "")
-    if is_sympy(x):
-        return f"sympy {type(x).__name__} {str(x)[:60]}"
-    return f"{type(x).__name__}"
+    if isinstance(x, SympyValue):
+        return f"sympy {x.type_name} {x.text[:60]}"
+    if isinstance(x, Opaque):
+        return x.desc
+    return type(x).__name__
 
 
-def is_sympy(x: Any) -> bool:
-    mod = type(x).__module__ or ""
-    if not mod.startswith("sympy"):
-        return False
-    import sympy
+def miss(value: float, expected: float) -> str:
+    """Direction and rough size of a miss, without the expected value: ``too large, by about 40%``."""
+    direction = "too large" if value > expected else "too small"
+    diff = abs(value - expected)
+    if expected == 0:
+        return f"{direction}, by about {_one_digit(diff)}"
+    return f"{direction}, by about {_one_digit(100 * diff / abs(expected))}% of the right value"
 
-    return isinstance(x, sympy.Basic)
+
+def _one_digit(x: float) -> str:
+    if x <= 0 or not math.isfinite(x):
+        return fmt(x)
+    return f"{round(x, -int(math.floor(math.log10(x)))):g}"
 
 
 # --------------------------------------------------------------------------- calling the student
 
-def _clone(a: Any) -> Any:
-    if isinstance(a, torch.Tensor):
-        return a.detach().clone().requires_grad_(a.requires_grad) if a.is_leaf else a
-    return a
+def call(student, *args: Any, context: str = "", **kwargs: Any) -> Any:
+    """The answer ``student`` on the grader's inputs: a plain value; StudentError if the code raised."""
+    return student.call(*args, context=context, **kwargs)
 
 
-def call(fn: Callable, *args: Any, context: str = "", **kwargs: Any) -> Any:
-    """``fn(*args, **kwargs)`` on cloned tensor inputs; exceptions become StudentError."""
-    args = tuple(_clone(a) for a in args)
-    kwargs = {k: _clone(v) for k, v in kwargs.items()}
+def expect_raises(student, args: Sequence, exc_name: str = "ValueError", what: str = "") -> StudentError:
+    """Assert that the answer raises ``exc_name`` (or a subclass) on ``args``; returns the error."""
     try:
-        return fn(*args, **kwargs)
-    except Exception as exc:  # noqa: BLE001
-        raise StudentError(exc, context) from exc
+        out = student.call(*args)
+    except StudentError as err:
+        if exc_name in err.types:
+            return err
+        first = err.text.splitlines()[0] if err.text else "an error"
+        raise AssertionError(f"{what}: expected {exc_name}, your code raised {first}") from None
+    raise AssertionError(f"{what}: expected {exc_name}, your code returned {describe(out)}")
 
 
-def expect_raises(fn: Callable, args: Sequence, exc_type: type = ValueError, what: str = "") -> BaseException:
-    """Assert that ``fn(*args)`` raises ``exc_type`` (the message says what it did instead)."""
-    try:
-        out = fn(*(_clone(a) for a in args))
-    except exc_type as exc:
-        return exc
-    except Exception as exc:  # noqa: BLE001
-        raise AssertionError(f"{what}: expected {exc_type.__name__}, your code raised "
-                             f"{type(exc).__name__}: {exc}") from None
-    raise AssertionError(f"{what}: expected {exc_type.__name__}, your code returned {describe(out)}")
+def gradients(answer, *args: Any, reduce: str = "sum"):
+    """Probe (runs next to the answer): ``out = answer(*args)``, then the backward pass of ``out.sum()``
+    (``reduce="sum"``) or of the 0-dim ``out`` (``reduce="scalar"``). Returns ``(out, connected,
+    grads)``: the output detached, whether it is connected to the inputs' graph, and the gradient of
+    every input that requires one (None where none arrived)."""
+    out = step("calling your function", answer, *args)
+    if not isinstance(out, torch.Tensor) or not out.requires_grad:
+        return out, False, None
+    if reduce == "sum":
+        total = step("reducing the output to a number", out.sum)
+    else:
+        total = step("reducing the output to a number", out.reshape, ())
+    step("computing gradients", total.backward)
+    grads = [a.grad for a in args if isinstance(a, torch.Tensor) and a.requires_grad]
+    return out.detach(), True, grads
 
 
 # --------------------------------------------------------------------------- validating results
 
 def as_tensor(out: Any, shape: Sequence[int] | None = None, *, what: str = "your function",
-              floating: bool = True, numel_one_ok: bool = False) -> torch.Tensor:
-    """Assert ``out`` is a tensor (of ``shape``, floating) and return it detached in float64."""
+              floating: bool = True, numel_one_ok: bool = False, allow_inf: bool = False,
+              hint: str = "") -> torch.Tensor:
+    """Assert ``out`` is a tensor (of ``shape``, floating, without nan, and finite unless ``allow_inf``)
+    and return it in float64. ``hint`` is added to the message for values that are not allowed."""
     want = f"a torch.Tensor of shape {tuple(shape)}" if shape is not None else "a torch.Tensor"
     if not isinstance(out, torch.Tensor):
         raise AssertionError(f"{what} should return {want}, got {describe(out)}")
     if shape is not None and tuple(out.shape) != tuple(shape):
         if not (numel_one_ok and out.numel() == 1 and math.prod(shape) == 1):
             raise AssertionError(f"{what} should return {want}, got {describe(out)}")
-    if floating and not (out.is_floating_point()):
+    if floating and not out.is_floating_point():
         raise AssertionError(f"{what} should return a floating-point tensor, got {describe(out)}")
-    return out.detach().to(torch.float64).cpu()
+    t = out.detach().to(torch.float64).cpu() if out.is_floating_point() else out.detach().cpu()
+    if t.is_floating_point():
+        bad = torch.isnan(t) if allow_inf else ~torch.isfinite(t)
+        if bad.any():
+            i = int(bad.flatten().nonzero()[0])
+            where = f" at index {i}" if t.numel() > 1 else ""
+            kind = "nan" if allow_inf else "not finite numbers"
+            raise AssertionError(f"{what}: got {fmt(t.flatten()[i].item())}{where} ({int(bad.sum())} of "
+                                 f"{t.numel()} values are {kind})" + (f"; {hint}" if hint else ""))
+    return t
 
 
 def as_number(x: Any, what: str = "your answer") -> float:
-    """A real number from a float / int / numpy scalar / one-element tensor; AssertionError otherwise."""
-    if isinstance(x, bool) or x is None:
-        raise AssertionError(f"{what} should be a real number (a float), got {describe(x)}")
+    """A real number from an int / float / numpy or sympy number / one-element tensor; nan and inf are
+    rejected before any comparison."""
     val: float | None = None
-    if isinstance(x, (int, float)):
+    if isinstance(x, bool) or x is None:
+        val = None
+    elif isinstance(x, (int, float)):
         val = float(x)
     elif isinstance(x, torch.Tensor):
-        if x.numel() != 1 or x.is_complex():
-            raise AssertionError(f"{what} should be a real number (a float), got {describe(x)}")
-        val = float(x.detach().cpu().reshape(()).item())
-    elif type(x).__module__.startswith("numpy"):
-        import numpy as np
-
-        arr = np.asarray(x)
-        if arr.size != 1 or not np.isrealobj(arr) or arr.dtype == bool:
-            raise AssertionError(f"{what} should be a real number (a float), got {describe(x)}")
-        val = float(arr.reshape(()))
-    elif is_sympy(x):
-        import sympy
-
-        if x.free_symbols or not x.is_real:
-            raise AssertionError(f"{what} should be a real number (a float), got {describe(x)}")
-        val = float(sympy.N(x))
+        if x.numel() == 1 and not x.is_complex() and x.dtype != torch.bool:
+            val = float(x.reshape(()).item())
+    elif isinstance(x, (Opaque, SympyValue)):
+        val = x.number
     if val is None:
         raise AssertionError(f"{what} should be a real number (a float), got {describe(x)}")
     if math.isnan(val):
@@ -166,32 +179,82 @@ def symbol(name: str):
     import sympy
 
     if name not in _CANONICAL:
-        if name == "u":
-            _CANONICAL[name] = sympy.Symbol("u", positive=True)
-        else:
-            _CANONICAL[name] = sympy.Symbol(name, real=True)
+        _CANONICAL[name] = sympy.Symbol(name, positive=True) if name == "u" else sympy.Symbol(name, real=True)
     return _CANONICAL[name]
 
 
-def as_sympy_expr(x: Any, ex) -> Any:
-    """A sympy expression in ``ex.variable`` (matched by name), or AssertionError."""
+def eval_sympy(expr, var: str, x: float) -> complex:
+    """The value of ``expr`` (a sympy expression of the grader's, or a :class:`SympyAnswer`) at ``var = x``."""
+    if isinstance(expr, SympyAnswer):
+        return expr.at(x)
     import sympy
 
+    val = sympy.N(expr.xreplace({symbol(var): sympy.Float(x, 30)}), 20)
+    try:
+        return complex(val)
+    except (TypeError, ValueError):
+        if val in (sympy.oo, sympy.zoo, -sympy.oo) or val.has(sympy.oo, sympy.zoo, -sympy.oo):
+            return complex(float("inf"), 0)
+        return complex(float("nan"), 0)
+
+
+def assert_conjugate_vanishes_at_zero(expr, var: str = "t") -> None:
+    """f*(0) = sup_u -f(u) = -min f = -f(1) = 0 for every generator of the book (f >= 0, f(1) = 0)."""
+    val = eval_sympy(expr, var, 0.0)
+    if not (abs(val.imag) < 1e-12 and abs(val.real) < 1e-10):
+        shown = fmt(val.real) if abs(val.imag) < 1e-12 else f"the complex number {val.real:.6g}{val.imag:+.6g}i"
+        raise AssertionError(f"your f*(0) = {shown}; but f*(0) = sup_u -f(u) = -min f = -f(1) = 0")
+
+
+def sympy_values(expr, var: str, points: Sequence[float]) -> list[tuple[float, float]]:
+    """Probe (runs next to the answer): the values of the answer's expression at ``var = x`` for each
+    point, as (real, imaginary) pairs; the symbol named ``var`` is replaced whatever its assumptions."""
+    import sympy
+
+    expr = sympy.sympify(expr)
+    expr = expr.xreplace({s: symbol(var) for s in expr.free_symbols if s.name == var})
+    out = []
+    for x in points:
+        z = eval_sympy(expr, var, x)
+        out.append((float(z.real), float(z.imag)))
+    return out
+
+
+class SympyAnswer:
+    """A sympy answer seen from the checks: ``at(x)`` and ``values(points)`` evaluate it (next to the
+    answer), ``text`` is its printed form (messages only)."""
+
+    def __init__(self, student, var: str, text: str, constant: float | None = None):
+        self.student, self.var, self.text, self.constant = student, var, text, constant
+
+    def values(self, points: Sequence[float]) -> list[complex]:
+        if self.constant is not None:
+            return [complex(self.constant, 0)] * len(points)
+        raw = self.student.probe(sympy_values, self.var, [float(p) for p in points],
+                                 context="evaluating your expression")
+        if not isinstance(raw, list) or len(raw) != len(points):
+            raise AssertionError("the values of your expression could not be read")
+        return [complex(float(re), float(im)) for re, im in raw]
+
+    def at(self, x: float) -> complex:
+        return self.values([x])[0]
+
+
+def as_sympy_answer(x: Any, ex, student) -> SympyAnswer:
+    """A sympy answer in ``ex.variable`` (matched by name), or AssertionError saying what it is instead."""
     var = getattr(ex, "variable", "u")
     if isinstance(x, str):
         raise AssertionError(f"your answer should be a sympy expression in {var}, got {describe(x)}; "
                              f"build it from a symbol, e.g. {var} = sympy.Symbol({var!r}); expr = ...")
     if isinstance(x, (int, float)) and not isinstance(x, bool):
-        x = sympy.sympify(x)
-    if not is_sympy(x) or not isinstance(x, sympy.Expr):
+        return SympyAnswer(student, var, fmt(x), constant=float(x))
+    if not isinstance(x, SympyValue) or not x.is_expr:
         raise AssertionError(f"your answer should be a sympy expression in {var}, got {describe(x)}")
-    mapping = {}
-    for s in x.free_symbols:
-        if s.name != var:
-            raise AssertionError(f"your expression contains the symbol {s.name!r}; "
+    for name in x.symbols:
+        if name != var:
+            raise AssertionError(f"your expression contains the symbol {name!r}; "
                                  f"it should be an expression in {var} only")
-        mapping[s] = symbol(var)
-    return x.xreplace(mapping)
+    return SympyAnswer(student, var, x.text)
 
 
 # --------------------------------------------------------------------------- comparing
@@ -207,7 +270,7 @@ def _close_mask(got: torch.Tensor, exp: torch.Tensor, rtol: float, atol: float) 
 def assert_close(got: torch.Tensor, expected: torch.Tensor, inputs: Any = None, *, name: str = "t",
                  rtol: float = 1e-5, atol: float = 1e-7, what: str = "") -> None:
     """Elementwise comparison; the message names the first mismatching inputs."""
-    got = got.detach().to(torch.float64).cpu()
+    got = torch.as_tensor(got).detach().to(torch.float64).cpu()
     expected = torch.as_tensor(expected, dtype=torch.float64).cpu()
     if got.shape != expected.shape:
         raise AssertionError(f"{what}expected shape {tuple(expected.shape)}, got {tuple(got.shape)}")
@@ -234,53 +297,43 @@ def assert_close(got: torch.Tensor, expected: torch.Tensor, inputs: Any = None, 
 
 def assert_number(value: float, expected: float, tol: float, *, wrong: Iterable[tuple] = (),
                   what: str = "your answer") -> None:
-    """|value - expected| <= tol; ``wrong`` is ((value, tol, explanation), ...) of known mistakes."""
+    """|value - expected| <= tol; ``wrong`` is ((value, tol, explanation), ...) of known mistakes. The
+    message gives the direction and rough size of the miss, never the expected value."""
     if abs(value - expected) <= tol:
         return
     for wv, wtol, why in wrong:
         if abs(value - wv) <= wtol:
             raise AssertionError(f"{what} {fmt(value)} is not right: {why}")
-    raise AssertionError(f"{what} {fmt(value)} is off: expected {fmt(expected)} (tolerance {fmt(tol)})")
+    raise AssertionError(f"{what} {fmt(value)} is {miss(value, expected)} (tolerance {fmt(tol)})")
 
 
-def eval_sympy(expr, var: str, x: float) -> complex:
-    import sympy
-
-    val = expr.xreplace({symbol(var): sympy.Float(x, 30)})
-    val = sympy.N(val, 20)
-    try:
-        return complex(val)
-    except (TypeError, ValueError):
-        if val in (sympy.oo, sympy.zoo, -sympy.oo) or val.has(sympy.oo, sympy.zoo, -sympy.oo):
-            return complex(float("inf"), 0)
-        return complex(float("nan"), 0)
-
-
-def assert_sympy_equal(expr, expected, var: str, points: Sequence[float], *, rtol: float = 1e-8,
+def assert_sympy_equal(expr: SympyAnswer, expected, var: str, points: Sequence[float], *, rtol: float = 1e-8,
                        wrong: Iterable[tuple] = (), what: str = "your expression") -> None:
-    """Compare two expressions in ``var`` numerically at ``points`` (robust where simplify is not).
+    """Compare the answer with ``expected`` numerically at ``points`` (robust where simplify is not).
     ``wrong`` is ((wrong_expr, explanation), ...) of known mistakes, recognised the same way."""
+    got = expr.values(points) if isinstance(expr, SympyAnswer) else [eval_sympy(expr, var, x) for x in points]
 
-    def agree(e1, e2) -> tuple[bool, float, complex, complex]:
-        for x in points:
-            a, b = eval_sympy(e1, var, x), eval_sympy(e2, var, x)
+    def first_difference(reference) -> int | None:
+        for i, x in enumerate(points):
+            a, b = got[i], eval_sympy(reference, var, x)
             if not (math.isfinite(a.real) and math.isfinite(a.imag)) or abs(a.imag) > 1e-9 * max(1, abs(a.real)):
-                return False, x, a, b
+                return i
             if abs(a.real - b.real) > rtol * max(1.0, abs(b.real)):
-                return False, x, a, b
-        return True, 0.0, 0, 0
+                return i
+        return None
 
-    ok, x, a, b = agree(expr, expected)
-    if ok:
+    i = first_difference(expected)
+    if i is None:
         return
     for wexpr, why in wrong:
-        if agree(expr, wexpr)[0]:
+        if first_difference(wexpr) is None:
             raise AssertionError(f"{what} is not right: {why}")
+    a, b = got[i], eval_sympy(expected, var, points[i])
     if not (math.isfinite(a.real) and math.isfinite(a.imag)):
-        got = "not a finite number"
+        value = "not a finite number"
     elif abs(a.imag) > 1e-9 * max(1, abs(a.real)):
-        got = f"the complex number {a.real:.6g}{a.imag:+.6g}i"
+        value = f"the complex number {a.real:.6g}{a.imag:+.6g}i"
     else:
-        got = fmt(a.real)
-    raise AssertionError(f"{what} differs from the right answer at {var} = {fmt(x)}: "
-                         f"expected {fmt(b.real)}, got {got}")
+        value = fmt(a.real)
+    raise AssertionError(f"{what} differs from the right answer at {var} = {fmt(points[i])}: "
+                         f"expected {fmt(b.real)}, got {value}")

@@ -5,9 +5,11 @@
     FDIV_SOLUTIONS=lesson.ipynb pytest -p fdiv.exercises.pytest_plugin -m "ex3_1 or ex3_2"
 
 The answers file follows the conventions of ``fdiv grade`` (:mod:`fdiv.course.exercises.grading`): a ``.py``
-file with names ``ex3_2`` / ``check("3.2", ...)`` calls, or a notebook. Each exercise becomes a test item
-``answers.py::exercise_3_2`` marked ``ex3_2``; an exercise the file does not answer is skipped; a failing
-one shows the same report as ``check()``. When ``--solutions`` is given and no test paths are, only the
+file with the skeletons' function names, names ``ex3_2`` or ``check("3.2", ...)`` calls, or a notebook. The
+file runs once, in a child process (:class:`~fdiv.course.exercises.grading.GradingSession`, the runner of
+``fdiv grade``); each exercise becomes a test item ``answers.py::exercise_3_2`` marked ``ex3_2``; an exercise
+the file does not answer FAILS (an autograder must not count it as passed); a failing one shows the same
+report as ``check()``. When ``--solutions`` is given and no test paths are, only the
 answers file is collected. The plugin registers the markers ``ex1_1`` ... ``ex13_20`` and ``exercise``, so
 ``-m ex3_2`` gives no unknown-marker warning (``--strict-markers`` works too).
 """
@@ -18,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from fdiv.core.checks import seconds_argument
+
 MARKERS = [f"ex{c}_{n}" for c in range(1, 14) for n in range(1, 21)]
 
 
@@ -26,8 +30,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--solutions", action="store", default=None, metavar="FILE",
                     help="grade this answers file (.py or .ipynb) as one test per exercise "
                          "(default: $FDIV_SOLUTIONS)")
-    group.addoption("--exercise-time-limit", action="store", type=float, default=None, metavar="SECONDS",
-                    help="time limit per check of an exercise (default: the exercise's own)")
+    group.addoption("--exercise-time-limit", action="store", type=seconds_argument, default=None,
+                    metavar="SECONDS", help="time limit per check of an exercise (default: the exercise's own)")
 
 
 def _solutions(config: pytest.Config) -> Path | None:
@@ -69,13 +73,14 @@ class ExerciseItem(pytest.Item):
         self.exercise_id = exercise_id
 
     def runtest(self) -> None:
-        from .core import run_exercise
-
-        answers = self.parent.answers
-        if self.exercise_id not in answers:
-            pytest.skip(f"no answer to exercise {self.exercise_id} in {self.parent.path.name}")
+        session = self.parent.grading
         limit = self.config.getoption("--exercise-time-limit", default=None)
-        res = run_exercise(self.exercise_id, answers[self.exercise_id], time_limit=limit)
+        res = session.grade(self.exercise_id, time_limit=limit)
+        if res is None:
+            problems = "".join(f"\n  {e}" for e in session.errors)
+            raise ExerciseFailed(f"no answer to exercise {self.exercise_id} in {self.parent.path.name} (name it "
+                                 f"as the skeleton or ex{self.exercise_id.replace('.', '_')}; fdiv grade --list)"
+                                 + problems)
         if not res.passed:
             raise ExerciseFailed(res.report())
 
@@ -91,16 +96,18 @@ class ExerciseItem(pytest.Item):
 class SolutionsFile(pytest.File):
     """The student's answers file as a pytest collector: one item per exercise."""
 
-    answers: dict = {}
+    grading = None
 
     def collect(self):
-        from .core import all_exercises
-        from .grading import load_answers
+        from .grading import GradingSession
+        from .registry import all_exercises
 
-        loaded = load_answers(self.path)
-        self.answers = loaded.answers
-        for err in loaded.errors:
-            self.warn(pytest.PytestWarning(f"{self.path.name}: {err}"))
+        self.grading = GradingSession(self.path).open()
+        self.config.add_cleanup(self.grading.close)
+        if self.grading.usage_error:
+            raise pytest.UsageError(f"--solutions: {self.grading.usage_error}")
+        for msg in self.grading.errors + self.grading.warnings:
+            self.warn(pytest.PytestWarning(f"{self.path.name}: {msg}"))
         for ex in all_exercises():
             item = ExerciseItem.from_parent(self, name=f"exercise_{ex.id.replace('.', '_')}", exercise_id=ex.id)
             item.add_marker(ex.marker)

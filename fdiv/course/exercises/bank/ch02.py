@@ -1,16 +1,18 @@
 """Chapter 2: the sample-based computation problem, the law of large numbers."""
 from __future__ import annotations
 
+import functools
 import math
 
-import torch
+from ..core import Exercise, ExerciseList
+from ..helpers import as_number, as_tensor, assert_close, assert_number, call, describe, fmt, miss
+from ..lazy import torch
 
-from ..core import Exercise, register
-from ..helpers import as_number, as_tensor, assert_close, assert_number, call, describe, fmt
+EXERCISES = ExerciseList()
 
 # --------------------------------------------------------------------------- 2.1
 
-ex = register(Exercise(
+ex = EXERCISES.add(Exercise(
     id="2.1", kind="function", name="lln_estimate", signature="(h, x)",
     title="The law-of-large-numbers estimator and its standard error",
     task=r"""Write `lln_estimate(h, x)`: given samples `x` (a tensor whose first dimension indexes the
@@ -34,10 +36,18 @@ def _samples(n, shape=(), seed=0):
     return torch.randn((n,) + shape, generator=g, dtype=torch.float64) * 2 + 1
 
 
+def _square(s):
+    return s ** 2
+
+
+def _row_norm(s):
+    return s.norm(dim=1)
+
+
 @ex.check("returns (mean, stderr); the mean is the average of h over the samples")
 def _(fn):
     x = _samples(1000)
-    mean, _ = _pair(call(fn, lambda s: s ** 2, x), "lln_estimate(h, x)")
+    mean, _ = _pair(call(fn, _square, x), "lln_estimate(h, x)")
     exp = (x ** 2).mean().item()
     if abs(mean - x.mean().item()) < 1e-9:
         raise AssertionError("your mean is the average of the samples x; average h(x) instead")
@@ -46,24 +56,36 @@ def _(fn):
     assert_number(mean, exp, 1e-9 + 1e-9 * abs(exp), what="with h(x) = x^2 the mean")
 
 
+def _check_stderr(fn, n, seed, rtol):
+    x = _samples(n, seed=seed)
+    _, se = _pair(call(fn, _square, x), f"lln_estimate(h, x) for n = {n}")
+    vals = x ** 2
+    exp = (vals.std() / math.sqrt(n)).item()
+    if abs(se - vals.std().item()) < 1e-6 * vals.std().item():
+        raise AssertionError(f"n = {n}: your stderr is the standard deviation itself; divide it by sqrt(n)")
+    if abs(se - vals.var().item() / n) < 1e-9:
+        raise AssertionError(f"n = {n}: your stderr is var / n; take the square root: std / sqrt(n)")
+    if abs(se - (vals.std(correction=0) / math.sqrt(n)).item()) < 1e-9 * exp:
+        raise AssertionError(f"n = {n}: your stderr uses the population standard deviation (dividing by n); "
+                             "the sample standard deviation divides by n - 1 (torch.std's default)")
+    assert_number(se, exp, rtol * exp, what=f"n = {n}, h(x) = x^2: the stderr")
+
+
 @ex.check("the standard error is std(h(x_i)) / sqrt(n)")
 def _(fn):
     for n in (1000, 4000):
-        x = _samples(n, seed=n)
-        _, se = _pair(call(fn, lambda s: s ** 2, x), "lln_estimate(h, x)")
-        vals = x ** 2
-        exp = (vals.std() / math.sqrt(n)).item()
-        if abs(se - vals.std().item()) < 1e-6 * vals.std().item():
-            raise AssertionError(f"n = {n}: your stderr is the standard deviation itself; divide it by sqrt(n)")
-        if abs(se - vals.var().item() / n) < 1e-9:
-            raise AssertionError(f"n = {n}: your stderr is var / n; take the square root: std / sqrt(n)")
-        assert_number(se, exp, 2e-3 * exp, what=f"n = {n}, h(x) = x^2: the stderr")
+        _check_stderr(fn, n, n, 2e-3)
+
+
+@ex.check("small samples (n = 5): the sample standard deviation, divided by n - 1")
+def _(fn):
+    _check_stderr(fn, 5, 11, 1e-6)
 
 
 @ex.check("works for samples of shape (n, 2) and any h")
 def _(fn):
     x = _samples(500, (2,), seed=3)
-    mean, se = _pair(call(fn, lambda s: s.norm(dim=1), x), "lln_estimate(h, x) with x of shape (500, 2)")
+    mean, se = _pair(call(fn, _row_norm, x), "lln_estimate(h, x) with x of shape (500, 2)")
     vals = x.norm(dim=1)
     assert_number(mean, vals.mean().item(), 1e-9, what="with h(x) = |x| the mean")
     assert_number(se, (vals.std() / math.sqrt(500)).item(), 2e-3 * (vals.std() / math.sqrt(500)).item(),
@@ -72,32 +94,73 @@ def _(fn):
 
 # --------------------------------------------------------------------------- 2.2
 
-ex = register(Exercise(
-    id="2.2", kind="number", name="second_moment_mc", tolerance=0.25,
-    title="Monte Carlo estimate of E[X^2] for X ~ N(1, 2^2)",
-    task=r"""Let $X \sim \mathcal{N}(1, 2^2)$ (mean 1, standard deviation 2). Draw $n = 10\,000$ samples
-with a seeded `torch.Generator` and return the Monte Carlo estimate $\frac1n\sum_i x_i^2$ of
-$\mathbb{E}[X^2]$ as a float. It is accepted within $0.25$ (about 3.5 standard errors) of the exact value:
-which is it? (Hint: $\mathbb{E}[X^2] = \mathrm{Var}[X] + \mathbb{E}[X]^2$.)""",
-    doc="Return the Monte Carlo estimate of E[X^2], X ~ N(1, 2^2), from 10 000 seeded samples.",
-    hint="A N(1, 2^2) sample is 1 + 2 * (a standard normal sample); torch.randn takes generator=...",
+ex = EXERCISES.add(Exercise(
+    id="2.2", kind="function", name="second_moment_mc", signature="(mu, sigma, n, generator)",
+    title="Monte Carlo estimate of E[X^2] for X ~ N(mu, sigma^2)",
+    task=r"""Let $X \sim \mathcal{N}(\mu, \sigma^2)$ (mean $\mu$, standard deviation $\sigma$). Write
+`second_moment_mc(mu, sigma, n, generator)`: draw $n$ samples $x_1, \dots, x_n$ of $X$ with the given
+`torch.Generator` and return the Monte Carlo estimate $\frac1n\sum_i x_i^2$ of $\mathbb{E}[X^2]$ as a float.
+The checks run it on their own $\mu$, $\sigma$, $n$ and seeds: the estimates must scatter around the exact
+value as much as a Monte Carlo estimate does (what is the exact value? Hint:
+$\mathbb{E}[X^2] = \mathrm{Var}[X] + \mathbb{E}[X]^2$), and the same seed must give the same estimate.""",
+    doc="Return the Monte Carlo estimate (1/n) sum x_i^2 of E[X^2], X ~ N(mu, sigma^2), from n samples\n"
+        "drawn with `generator`.",
+    hint="A N(mu, sigma^2) sample is mu + sigma * (a standard normal sample); torch.randn takes generator=...",
 ))
 
 
-@ex.check("is within 0.25 of E[X^2]")
-def _(value):
-    assert_number(value, 5.0, 0.25, wrong=[
-        (3.0, 0.25, "that is E[X^2] for variance 2; N(1, 2^2) has standard deviation 2 (variance 4)"),
-        (17.0, 1.5, "that is E[X^2] for standard deviation 4: torch.normal(mean, std) takes the standard "
-                    "deviation, 2 here"),
-        (1.0, 0.25, "that is E[X]; square the samples before averaging"),
-        (2.0, 0.25, "that is E[X^2] for N(1, 1)"),
-    ])
+def _moment_estimate(fn, mu, sigma, n, seed):
+    what = f"second_moment_mc({fmt(mu)}, {fmt(sigma)}, {n}, generator)"
+    return as_number(call(fn, mu, sigma, n, torch.Generator().manual_seed(seed)), what=what)
+
+
+def _moment_se(mu, sigma, n):
+    """Standard error of the mean of X^2: Var[X^2] = 2 sigma^4 + 4 mu^2 sigma^2 for X ~ N(mu, sigma^2)."""
+    return math.sqrt((2 * sigma ** 4 + 4 * mu ** 2 * sigma ** 2) / n)
+
+
+@ex.check("close to E[X^2] for several (mu, sigma), n = 20 000")
+def _(fn):
+    n = 20_000
+    for mu, sigma, seed in ((1.0, 2.0, 0), (-0.5, 0.3, 1), (3.0, 1.0, 2)):
+        value = _moment_estimate(fn, mu, sigma, n, seed)
+        exact, tol = mu ** 2 + sigma ** 2, 5 * _moment_se(mu, sigma, n)
+        assert_number(value, exact, tol, what=f"mu = {fmt(mu)}, sigma = {fmt(sigma)}: your estimate", wrong=[
+            (mu ** 2 + sigma, tol, "that is mu^2 + sigma: sigma is the standard deviation, the variance is "
+                                   "sigma^2 (torch.normal(mean, std) takes the standard deviation)"),
+            (mu, tol, "that is E[X]; square the samples before averaging"),
+            (sigma ** 2, tol, "that is Var[X]; E[X^2] = Var[X] + E[X]^2"),
+        ])
+
+
+@ex.check("uses the generator: the same seed gives the same estimate, another seed another one")
+def _(fn):
+    a, b, c = (_moment_estimate(fn, 1.0, 2.0, 1000, seed) for seed in (7, 7, 8))
+    if a != b:
+        raise AssertionError("two generators with the same seed gave different estimates: pass "
+                             "generator=generator to torch.randn")
+    if a == c:
+        raise AssertionError("generators with different seeds gave the same estimate: draw the samples "
+                             "(a Monte Carlo estimate varies with them)")
+
+
+@ex.check("scatters like a Monte Carlo estimate (200 seeds, n = 50)")
+def _(fn):
+    mu, sigma, n = 1.0, 2.0, 50
+    vals = torch.tensor([_moment_estimate(fn, mu, sigma, n, 100 + s) for s in range(200)], dtype=torch.float64)
+    se = _moment_se(mu, sigma, n)
+    spread, centre = vals.std().item(), vals.mean().item()
+    if not 0.7 * se <= spread <= 1.35 * se:
+        raise AssertionError(f"over 200 seeds your estimates have a standard deviation of {fmt(spread)}: that is "
+                             f"{miss(spread, se)} of a Monte Carlo average of {n} samples")
+    if abs(centre - (mu ** 2 + sigma ** 2)) > 5 * se / math.sqrt(200):
+        raise AssertionError(f"over 200 seeds the average of your estimates is {miss(centre, mu ** 2 + sigma ** 2)}"
+                             ": the estimate is biased")
 
 
 # --------------------------------------------------------------------------- 2.3
 
-ex = register(Exercise(
+ex = EXERCISES.add(Exercise(
     id="2.3", kind="function", name="mc_f_divergence", signature="(f, log_p, log_q, x_q)",
     title="Monte Carlo f-divergence when both densities are known",
     task=r"""When both densities *can* be evaluated, $D_f(P \Vert Q) = \mathbb{E}_{x \sim Q}\big[f(p(x)/q(x))\big]$
@@ -112,10 +175,16 @@ neither density.)""",
 ))
 
 
-def _normal_logpdf(mu, sigma=1.0):
-    def logpdf(x):
-        return -0.5 * ((x - mu) / sigma) ** 2 - math.log(sigma) - 0.5 * math.log(2 * math.pi)
-    return logpdf
+def _normal_logpdf(x, mu=0.0, sigma=1.0):
+    return -0.5 * ((x - mu) / sigma) ** 2 - math.log(sigma) - 0.5 * math.log(2 * math.pi)
+
+
+def _wide_logpdf_2d(z):
+    return (-0.5 * (z / 1.5) ** 2 - math.log(1.5) - 0.5 * math.log(2 * math.pi)).sum(dim=1)
+
+
+def _std_logpdf_2d(z):
+    return (-0.5 * z ** 2 - 0.5 * math.log(2 * math.pi)).sum(dim=1)
 
 
 def _kl_f(u):
@@ -128,19 +197,17 @@ def _pearson_f(u):
 
 def _mcf_call(fn, f, lp, lq, x, what):
     out = call(fn, f, lp, lq, x)
-    return as_tensor(out, (), what=what, numel_one_ok=True).reshape(())
+    return as_tensor(out, (), what=what, numel_one_ok=True, hint="f must be evaluated at the ratio "
+                     "p/q = exp(log p - log q) > 0, not at the log-ratio").reshape(())
 
 
 @ex.check("KL(N(1,1) || N(0,1)) from 10 000 samples of Q")
 def _(fn):
     x = torch.randn(10_000, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
-    lp, lq = _normal_logpdf(1.0), _normal_logpdf(0.0)
+    lp, lq = functools.partial(_normal_logpdf, mu=1.0), _normal_logpdf
     got = _mcf_call(fn, _kl_f, lp, lq, x, "mc_f_divergence(f=u log u, ...)")
     exp = _kl_f(torch.exp(lp(x) - lq(x))).mean()
     flipped = _kl_f(torch.exp(lq(x) - lp(x))).mean()
-    if torch.isnan(got):
-        raise AssertionError("got nan: f must be evaluated at the ratio p/q = exp(log p - log q) > 0, "
-                             "not at the log-ratio")
     if abs(got.item() - flipped.item()) < 1e-6:
         raise AssertionError(f"got {fmt(got)}: you used the ratio q/p; D_f(P||Q) = E_Q[f(p/q)]")
     assert_close(got, exp, rtol=1e-6, what="samples x ~ N(0,1), P = N(1,1), f(u) = u log u: ")
@@ -152,13 +219,7 @@ def _(fn):
 def _(fn):
     g = torch.Generator().manual_seed(1)
     x = torch.randn(5000, 2, generator=g, dtype=torch.float64) * 1.5
-
-    def lq(z):
-        return (-0.5 * (z / 1.5) ** 2 - math.log(1.5) - 0.5 * math.log(2 * math.pi)).sum(dim=1)
-
-    def lp(z):
-        return (-0.5 * z ** 2 - 0.5 * math.log(2 * math.pi)).sum(dim=1)
-
+    lp, lq = _std_logpdf_2d, _wide_logpdf_2d
     got = _mcf_call(fn, _pearson_f, lp, lq, x, "mc_f_divergence(f=(u-1)^2, ...) on (5000, 2) samples")
     exp = _pearson_f(torch.exp(lp(x) - lq(x))).mean()
     assert_close(got, exp, rtol=1e-6, what="x ~ N(0, 1.5^2 I), P = N(0, I), f(u) = (u-1)^2: ")

@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import math
 
-import torch
-
-from ..core import Exercise, register
+from ..core import Exercise, ExerciseList
 from ..helpers import as_tensor, assert_close, assert_number, assert_sympy_equal, call, fmt, symbol
+from ..lazy import torch
+
+EXERCISES = ExerciseList()
 
 # --------------------------------------------------------------------------- 4.1
 
-ex = register(Exercise(
+ex = EXERCISES.add(Exercise(
     id="4.1", kind="function", name="optimal_witness_kl", signature="(log_p, log_q)",
     title="The optimal witness of KL, computed in log space",
     task=r"""The supremum in the variational representation is attained at $T^*(x) = f'\big(p(x)/q(x)\big)$.
@@ -26,7 +27,9 @@ $p/q$ itself.""",
 def _w_call(fn, lp, lq):
     out = call(fn, lp, lq)
     return as_tensor(out, tuple(lp.shape), what=f"optimal_witness_kl(log_p, log_q) for inputs of shape "
-                                                f"{tuple(lp.shape)}")
+                                                f"{tuple(lp.shape)}",
+                     hint="exp(800) overflows and exp(-1000) underflows to 0 (0/0 is nan): work with "
+                          "log_p - log_q directly")
 
 
 @ex.check("values for moderate densities, any shape")
@@ -48,9 +51,6 @@ def _(fn):
     lp = torch.tensor([0.0, -800.0, -5.0], dtype=torch.float64)
     lq = torch.tensor([-800.0, 0.0, -5.0], dtype=torch.float64)
     got = _w_call(fn, lp, lq)
-    if not torch.isfinite(got).all():
-        raise AssertionError(f"log_p - log_q = {fmt(lp - lq)}: got {fmt(got)}; exp(800) overflows: work with "
-                             "log_p - log_q directly")
     assert_close(got, 1 + lp - lq, lp - lq, name="log(p/q)", rtol=1e-9)
 
 
@@ -59,9 +59,6 @@ def _(fn):
     lp = torch.tensor([-1000.0, -1001.0], dtype=torch.float64)
     lq = torch.tensor([-1001.0, -1000.0], dtype=torch.float64)
     got = _w_call(fn, lp, lq)
-    if not torch.isfinite(got).all():
-        raise AssertionError(f"log_p = {fmt(lp)}, log_q = {fmt(lq)}: got {fmt(got)} (exp(-1000) underflows to 0, "
-                             "and 0/0 is nan)")
     assert_close(got, 1 + lp - lq, lp - lq, name="log(p/q)", rtol=1e-9)
 
 
@@ -69,7 +66,7 @@ def _(fn):
 
 BOUND_LINEAR = 1 - math.exp(-0.5)
 
-ex = register(Exercise(
+ex = EXERCISES.add(Exercise(
     id="4.2", kind="number", name="bound_linear_witness", tolerance=0.015,
     title="A witness that is not optimal gives a lower bound",
     task=r"""Take $P = \mathcal{N}(1, 1)$ (data), $Q = \mathcal{N}(0, 1)$ (model) and KL, whose conjugate is
@@ -99,7 +96,7 @@ def _(value):
 
 # --------------------------------------------------------------------------- 4.3
 
-ex = register(Exercise(
+ex = EXERCISES.add(Exercise(
     id="4.3", kind="sympy", name="js_optimal_witness", variable="u",
     title="The optimal witness of Jensen-Shannon",
     task=r"""For the notes' Jensen-Shannon generator $f(u) = \tfrac12\big(u\log u - (u+1)\log\tfrac{u+1}{2}\big)$,

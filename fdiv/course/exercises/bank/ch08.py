@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import math
 
-import torch
-
-from ..core import Exercise, register
+from ..core import Exercise, ExerciseList
 from ..helpers import as_tensor, assert_close, assert_number, call, fmt
+from ..lazy import torch
+
+EXERCISES = ExerciseList()
 
 # --------------------------------------------------------------------------- 8.1
 
-ex = register(Exercise(
+ex = EXERCISES.add(Exercise(
     id="8.1", kind="function", name="optimal_discriminator", signature="(log_p, log_q)",
     title="The optimal discriminator D* = p / (p + q), stably",
     task=r"""For a fixed generator, the discriminator maximising $J_{\mathrm{GAN}}$ is
@@ -79,7 +80,7 @@ def _js(p, q):
 JS82 = _js(P82, Q82)
 GAN_OPT_82 = sum(p * math.log(p / (p + q)) + q * math.log(q / (p + q)) for p, q in zip(P82, Q82))
 
-ex = register(Exercise(
+ex = EXERCISES.add(Exercise(
     id="8.2", kind="number", name="gan_value_at_optimum", tolerance=1e-4,
     title="The GAN objective at the optimal discriminator",
     task=r"""Let $P_X = (0.5, 0.3, 0.2)$ and $P_\theta = (0.2, 0.3, 0.5)$ on three points. Plug the optimal
@@ -106,7 +107,7 @@ def _(value):
 PHI1 = 0.5 * (1 + math.erf(1 / math.sqrt(2)))
 TV83 = 2 * PHI1 - 1
 
-ex = register(Exercise(
+ex = EXERCISES.add(Exercise(
     id="8.3", kind="number", name="tv_from_accuracy", tolerance=0.02,
     title="Total variation from the best classifier's accuracy",
     task=r"""Real samples come from $P = \mathcal{N}(1, 1)$, generated ones from $Q = \mathcal{N}(-1, 1)$, half and

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import itertools
 
-import torch
-from torch import nn
-
-from ..core import Exercise, StudentError, register
+from ..answers import step
+from ..core import Exercise, ExerciseList
 from ..helpers import as_tensor, assert_number, call, describe, fmt
+from ..lazy import torch, nn
+
+EXERCISES = ExerciseList()
 
 # --------------------------------------------------------------------------- 10.1
 
@@ -16,7 +17,7 @@ def convT_size(h, k, s=1, p=0, op=0, d=1):
     return (h - 1) * s - 2 * p + d * (k - 1) + op + 1
 
 
-ex = register(Exercise(
+ex = EXERCISES.add(Exercise(
     id="10.1", kind="function", name="conv_transpose_output_size",
     signature="(size, kernel_size, stride=1, padding=0, output_padding=0, dilation=1)",
     title="Output size of a transposed convolution",
@@ -31,14 +32,15 @@ parameters (it maps the convolution's output size back to its input size), then 
 ))
 
 
-def _size_call(fn, *args):
-    out = call(fn, *args)
-    if isinstance(out, torch.Tensor) and out.numel() == 1 and not out.is_floating_point():
+def _size_call(fn, *args, **kwargs):
+    out = call(fn, *args, context="calling with keyword arguments" if kwargs else "", **kwargs)
+    shown = args + tuple(f"{k}={v}" for k, v in kwargs.items())
+    if isinstance(out, torch.Tensor) and out.numel() == 1 and not out.is_floating_point() and out.dtype != torch.bool:
         out = int(out.item())
     if isinstance(out, bool) or not isinstance(out, int):
         if isinstance(out, float) and out.is_integer():
-            raise AssertionError(f"conv_transpose_output_size{args} returned the float {out}; return an int")
-        raise AssertionError(f"conv_transpose_output_size{args} should return an int, got {describe(out)}")
+            raise AssertionError(f"conv_transpose_output_size{shown} returned the float {out}; return an int")
+        raise AssertionError(f"conv_transpose_output_size{shown} should return an int, got {describe(out)}")
     return out
 
 
@@ -72,17 +74,14 @@ def _(fn):
     got = _size_call(fn, 5, 3)
     if got != 7:
         raise AssertionError(f"conv_transpose_output_size(5, 3) (stride 1, padding 0): expected 7, got {got}")
-    try:
-        out = fn(size=7, kernel_size=3, stride=2, padding=1, output_padding=1)
-    except Exception as exc:  # noqa: BLE001
-        raise StudentError(exc, "calling with keyword arguments") from exc
+    out = _size_call(fn, size=7, kernel_size=3, stride=2, padding=1, output_padding=1)
     if out != 14:
         raise AssertionError(f"size=7, kernel_size=3, stride=2, padding=1, output_padding=1: expected 14, got {out!r}")
 
 
 # --------------------------------------------------------------------------- 10.2
 
-ex = register(Exercise(
+ex = EXERCISES.add(Exercise(
     id="10.2", kind="function", name="make_generator", signature="(latent_dim)",
     title="A DC-GAN generator for 8x8 digits",
     task=r"""Write `make_generator(latent_dim)` returning an `nn.Module` that maps a batch of latent vectors
@@ -102,77 +101,101 @@ def _z(*shape):
     return torch.randn(*shape, generator=torch.Generator().manual_seed(sum(shape)))
 
 
-def _model(fn, k):
+# The probes below run next to the answer (in the grading process of the student's code): they build the
+# model, run it on the grader's inputs and return only plain facts, which the checks then judge.
+
+def _model(make_generator, k):
     with torch.random.fork_rng(devices=[]):  # the student's global random state is left alone
         torch.manual_seed(0)
-        m = call(fn, k)
+        return step(f"calling make_generator({k})", make_generator, k)
+
+
+def probe_structure(make_generator, k):
+    """(is a module, what it is, has a ConvTranspose2d, number of parameters)."""
+    m = _model(make_generator, k)
     if not isinstance(m, nn.Module):
-        raise AssertionError(f"make_generator({k}) should return a torch.nn.Module, got {describe(m)}")
-    return m
+        return False, m, False, 0
+    return (True, type(m).__name__, any(isinstance(x, nn.ConvTranspose2d) for x in m.modules()),
+            sum(p.numel() for p in m.parameters()))
 
 
-def _fwd(m, z, what):
-    try:
-        out = m(z)
-    except Exception as exc:  # noqa: BLE001
-        raise StudentError(exc, f"{what}") from exc
-    return out
+def probe_outputs(make_generator, k, z, eval_mode=False, scale=1.0):
+    """The model's output on z (in train mode, or in eval mode), the weights multiplied by ``scale``
+    first. None when make_generator does not return a module."""
+    m = _model(make_generator, k)
+    if not isinstance(m, nn.Module):
+        return None
+    if eval_mode:
+        m.eval()
+    with torch.no_grad():
+        for p in m.parameters():
+            p.mul_(scale)
+        return step(f"running the model on z of shape {tuple(z.shape)}", m, z)
+
+
+def probe_gradients(make_generator, k, z):
+    """The names of the trainable parameters that get no gradient from the mean squared output."""
+    m = _model(make_generator, k)
+    if not isinstance(m, nn.Module):
+        return None
+    out = step("running the model", m, z)
+    step("backpropagating through the model", lambda: out.square().mean().backward())
+    return [name for name, p in m.named_parameters() if p.requires_grad and p.grad is None]
+
+
+def _structure(fn, k=16):
+    is_module, what, has_convt, n_params = fn.probe(probe_structure, k)
+    if not is_module:
+        raise AssertionError(f"make_generator({k}) should return a torch.nn.Module, got {describe(what)}")
+    return has_convt, n_params
 
 
 @ex.check("returns an nn.Module built with nn.ConvTranspose2d, at most 2e6 parameters")
 def _(fn):
-    m = _model(fn, 16)
-    if not any(isinstance(x, nn.ConvTranspose2d) for x in m.modules()):
+    has_convt, n = _structure(fn)
+    if not has_convt:
         raise AssertionError("no nn.ConvTranspose2d layer in your model: a DC-GAN generator upsamples with "
                              "transposed convolutions (not an MLP reshaped to an image)")
-    n = sum(p.numel() for p in m.parameters())
     if n > 2_000_000:
         raise AssertionError(f"{n} parameters; keep it under 2e6 for 8x8 images")
 
 
 @ex.check("maps (B, latent_dim) to (B, 1, 8, 8)")
 def _(fn):
+    _structure(fn)
     for k, b in ((16, 3), (8, 2)):
-        m = _model(fn, k)
-        z = _z(b, k)
-        out = _fwd(m, z, f"running the model on z of shape {(b, k)}")
+        out = fn.probe(probe_outputs, k, _z(b, k))
         as_tensor(out, (b, 1, 8, 8), what=f"make_generator({k})(z) for z of shape {(b, k)}")
-    m.eval()
-    with torch.no_grad():
-        out = _fwd(m, _z(1, 8), "running the model in eval() mode on one latent vector")
+    out = fn.probe(probe_outputs, 8, _z(1, 8), eval_mode=True, context="running the model in eval() mode on one "
+                   "latent vector")
     as_tensor(out, (1, 1, 8, 8), what="in eval() mode, the model on z of shape (1, 8)")
 
 
 @ex.check("outputs in [-1, 1] whatever the weights (tanh at the end)")
 def _(fn):
-    m = _model(fn, 16)
-    with torch.no_grad():
-        for p in m.parameters():
-            p.mul_(30.0)
-        z = _z(4, 16) * 10
-        out = as_tensor(_fwd(m, z, "running the model"), (4, 1, 8, 8), what="the model")
-    if not torch.isfinite(out).all() or out.abs().max() > 1 + 1e-6:
+    _structure(fn)
+    out = fn.probe(probe_outputs, 16, _z(4, 16) * 10, scale=30.0)
+    out = as_tensor(out, (4, 1, 8, 8), what="the model with its weights multiplied by 30",
+                    hint="images live in [-1, 1]: end with nn.Tanh()")
+    if out.abs().max() > 1 + 1e-6:
         raise AssertionError(f"with larger weights the outputs reach {fmt(out.abs().max())}; images live in [-1, 1]: "
                              "end with nn.Tanh()")
 
 
 @ex.check("gradients reach every parameter")
 def _(fn):
-    m = _model(fn, 16)
-    out = _fwd(m, _z(4, 16), "running the model")
-    as_tensor(out, (4, 1, 8, 8), what="the model")
-    try:
-        out.square().mean().backward()
-    except Exception as exc:  # noqa: BLE001
-        raise StudentError(exc, "backpropagating through the model") from exc
-    for name, p in m.named_parameters():
-        if p.requires_grad and p.grad is None:
-            raise AssertionError(f"parameter {name} gets no gradient (is it used in forward?)")
+    _structure(fn)
+    as_tensor(fn.probe(probe_outputs, 16, _z(4, 16)), (4, 1, 8, 8), what="the model")
+    missing = fn.probe(probe_gradients, 16, _z(4, 16))
+    if not isinstance(missing, list) or not all(isinstance(n, str) for n in missing):
+        raise AssertionError("the gradients of your model's parameters could not be read")
+    if missing:
+        raise AssertionError(f"parameter {missing[0]} gets no gradient (is it used in forward?)")
 
 
 # --------------------------------------------------------------------------- 10.3
 
-ex = register(Exercise(
+ex = EXERCISES.add(Exercise(
     id="10.3", kind="number", name="convT_parameters", tolerance=0.5,
     title="Counting the parameters of a transposed convolution",
     task=r"""How many trainable parameters does `nn.ConvTranspose2d(128, 64, kernel_size=4, stride=2, padding=1)`

@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import math
 
-import torch
-
-from ..core import Exercise, register
+from ..core import Exercise, ExerciseList
 from ..helpers import as_tensor, assert_close, call, describe, expect_raises, fmt
+from ..lazy import torch
+
+EXERCISES = ExerciseList()
 
 # --------------------------------------------------------------------------- 12.1
 
-ex = register(Exercise(
+ex = EXERCISES.add(Exercise(
     id="12.1", kind="function", name="interpolate", signature="(z0, z1, steps)",
     title="Linear interpolation in latent space",
     task=r"""At inference time, walking between two latent vectors shows how the generator's output morphs.
@@ -50,12 +51,12 @@ def _(fn):
 @ex.check("steps < 2 raises ValueError")
 def _(fn):
     z = torch.zeros(3)
-    expect_raises(fn, (z, z + 1, 1), ValueError, what="interpolate(z0, z1, 1)")
+    expect_raises(fn, (z, z + 1, 1), "ValueError", what="interpolate(z0, z1, 1)")
 
 
 # --------------------------------------------------------------------------- 12.2
 
-ex = register(Exercise(
+ex = EXERCISES.add(Exercise(
     id="12.2", kind="function", name="slerp", signature="(z0, z1, t)",
     title="Spherical interpolation, slerp, for Gaussian latents",
     task=r"""High-dimensional Gaussian latents concentrate near a sphere of radius $\sqrt{k}$; the midpoint of a
@@ -122,7 +123,7 @@ def _(fn):
 
 # --------------------------------------------------------------------------- 12.3
 
-ex = register(Exercise(
+ex = EXERCISES.add(Exercise(
     id="12.3", kind="function", name="modes_captured", signature="(samples, centres, std)",
     title="Counting captured modes",
     task=r"""A generator trained on a mixture of Gaussians (e.g. 8 on a ring, standard deviation `std`) is
