@@ -23,12 +23,15 @@ NBVAL := FDIV_FAST=1 $(PY) -m pytest --nbval-lax --nbval-current-env --nbval-san
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install book test test-lib test-notebooks notebooks notebooks-check bench mathjax clean
+.PHONY: help install book test test-lib test-notebooks lint notebooks notebooks-check student bench mathjax clean
 
 help:
 	@echo "make book        build the book into _build/html (executes every chapter; warnings are errors)"
-	@echo "make test        run every test: library, exercises, packaging, notebooks (nbval), browser"
+	@echo "make test        run every test: import layers (lint-imports), library, exercises, packaging,"
+	@echo "                 notebooks (nbval), browser"
+	@echo "make lint        check the import layers of pyproject.toml (lint-imports)"
 	@echo "make notebooks   regenerate book/*.ipynb from book/src and store fast-profile outputs"
+	@echo "make student     the chapter notebooks without reference solutions, in $(STUDENT_DIR)/"
 	@echo "make bench       run the benchmarks (python -m bench)"
 	@echo "make install     create $(VENV) and install fdiv[book,test] (done by the targets above)"
 
@@ -61,17 +64,29 @@ notebooks: $(STAMP)
 notebooks-check: $(STAMP)
 	$(PY) tools/build_notebooks.py --check
 
-# Every test: the library and graders (tests/), then nbval over the committed notebooks
-# in the fast profile (cells tagged nbval-check-output must reproduce their outputs).
+# Notebooks to hand out: the exercise sections without their solution dropdowns (the
+# nbgrader / otter convention); instructor/solutions.py stays in the repository.
+STUDENT_DIR ?= _build/student
+student: $(STAMP)
+	$(PY) tools/build_notebooks.py --no-solutions --out $(STUDENT_DIR)
+
+# Every test: the import layers of pyproject.toml (lint-imports), the library and graders
+# (tests/), then nbval over the committed notebooks in the fast profile (cells tagged
+# nbval-check-output must reproduce their outputs).
 # The browser test (tests/test_browser.py) needs chromium; it skips without it
 # unless CI is set. npm is optional outside CI for the same reason.
 test: $(STAMP)
 	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory mathjax; \
 	 elif [ -n "$${CI:-}" ]; then echo "npm is required in CI (offline MathJax for the browser test)"; exit 1; fi
 	@rc=0; \
+	 $(VENV)/bin/lint-imports || rc=$$?; \
 	 $(PY) -m pytest tests $(PYTEST_ARGS) || rc=$$?; \
 	 $(NBVAL) book $(PYTEST_ARGS) || rc=$$?; \
-	 if [ $$rc -ne 0 ]; then echo "make test: FAILED (pytest exit $$rc)"; fi; exit $$rc
+	 if [ $$rc -ne 0 ]; then echo "make test: FAILED (exit $$rc)"; fi; exit $$rc
+
+# The architecture: the layer and independence contracts of pyproject.toml.
+lint: $(STAMP)
+	$(VENV)/bin/lint-imports
 
 test-lib: $(STAMP)
 	$(PY) -m pytest tests $(PYTEST_ARGS)

@@ -1,4 +1,5 @@
-"""Packaging checks: pyproject.toml, environment.yml, the Makefile, README, CI script, wheel contents."""
+"""Packaging checks: pyproject.toml, environment.yml, the Makefile, README, CI script, wheel contents,
+and the files that make the repository speak for itself (LICENSE, CHANGELOG.md, CONTRIBUTING.md)."""
 from __future__ import annotations
 
 import ast
@@ -122,7 +123,7 @@ def test_packages_found_include_exercises():
     found = set(find_packages(where=str(ROOT), include=include))
     assert "fdiv" in found
     assert "fdiv.course.exercises" in found, "fdiv/exercises/__init__.py is missing"
-    assert not {p for p in found if p.split(".")[0] in {"tests", "book", "tools", "bench"}}
+    assert not {p for p in found if p.split(".")[0] in {"tests", "book", "tools", "bench", "instructor"}}
 
 
 def _imports(path: Path):
@@ -174,6 +175,18 @@ def test_makefile_targets_and_install():
     assert (ROOT / "tools" / "nbval_sanitize.cfg").is_file()
 
 
+def test_make_test_checks_the_import_layers_first():
+    text = (ROOT / "Makefile").read_text(encoding="utf-8")
+    recipe = re.search(r"^test:.*?\n((?:\t.*\n)+)", text, re.M)
+    assert recipe, "Makefile lacks a test recipe"
+    body = recipe.group(1)
+    assert "$(VENV)/bin/lint-imports" in body, "make test must run lint-imports from the venv"
+    assert body.index("lint-imports") < body.index("-m pytest tests"), "lint-imports runs before pytest"
+    assert re.search(r"^lint:", text, re.M)
+    assert "import-linter" in {_name(r) for r in PROJECT["optional-dependencies"]["test"]}
+    assert PYPROJECT["tool"]["importlinter"]["root_package"] == "fdiv"
+
+
 def test_readme_opens_with_the_two_commands():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     block = re.search(r"```(?:\w+)?\n(.*?)```", text, re.S)
@@ -199,6 +212,7 @@ def test_wheel_contents(tmp_path):
     src.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, src / name)
+    shutil.copy(ROOT / "LICENSE", src / "LICENSE")
     shutil.copytree(ROOT / "fdiv", src / "fdiv", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     out = tmp_path / "dist"
     proc = subprocess.run(
@@ -216,4 +230,88 @@ def test_wheel_contents(tmp_path):
         assert "fdiv = fdiv.cli:main" in zf.read(entry_points).decode()
     assert "fdiv/__init__.py" in names
     assert "fdiv/exercises/__init__.py" in names
-    assert not [n for n in names if n.startswith(("tests/", "book/", "tools/", "bench/"))]
+    assert "fdiv/py.typed" in names, "the typing marker declared in package-data ships"
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names), names
+    assert not [n for n in names if n.startswith(("tests/", "book/", "tools/", "bench/", "instructor/"))]
+
+
+# --------------------------------------------------------------------------- a repository that speaks for itself
+
+def test_license_is_mit_and_readme_names_the_licences():
+    text = (ROOT / "LICENSE").read_text(encoding="utf-8")
+    assert text.startswith("MIT License") and "fdiv contributors" in text
+    assert "THE SOFTWARE IS PROVIDED \"AS IS\"" in text
+    assert PROJECT["license"] == "MIT" and PROJECT["license-files"] == ["LICENSE"]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    licence = readme[readme.index("## Licence"):]
+    assert "MIT" in licence and "CC BY 4.0" in licence, "README says the code's and the prose's licences"
+
+
+def test_py_typed_marker_is_there_and_declared():
+    assert (ROOT / "fdiv" / "py.typed").is_file()
+    assert "py.typed" in PYPROJECT["tool"]["setuptools"]["package-data"]["fdiv"]
+
+
+def test_version_comes_from_the_package_metadata():
+    from importlib import metadata
+
+    import fdiv
+
+    assert fdiv.__version__ == metadata.version("fdiv") == PROJECT["version"]
+    out = subprocess.run([sys.executable, "-m", "fdiv", "--version"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.strip() == f"fdiv {PROJECT['version']}", out.stdout + out.stderr
+
+
+def test_changelog_has_unreleased_and_the_current_release():
+    text = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert text.startswith("# Changelog") and "keepachangelog.com" in text
+    headings = re.findall(r"^## \[([^\]]+)\]", text, re.M)
+    assert headings[0] == "Unreleased", headings
+    assert PROJECT["version"] in headings, f"CHANGELOG.md has no section for version {PROJECT['version']}"
+    assert re.search(rf"^## \[{re.escape(PROJECT['version'])}\] - \d{{4}}-\d\d-\d\d$", text, re.M)
+
+
+def test_contributing_documents_every_layer_and_how_to_extend():
+    text = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    for heading in ["## Architecture", "## Maths conventions", "## Adding a divergence", "## Adding a data set",
+                    "## Adding a chapter", "## Adding an exercise"]:
+        assert heading in text, f"CONTRIBUTING.md lacks {heading!r}"
+    layers = PYPROJECT["tool"]["importlinter"]["contracts"][0]["layers"]
+    missing = [layer for layer in layers if f"`{layer}`" not in text]
+    assert not missing, f"CONTRIBUTING.md does not describe the layers {missing}"
+    assert "lint-imports" in text and "f^*(t) = \\sup_{u > 0}" in text
+
+
+def _repository_text_files() -> list[Path]:
+    if shutil.which("git") is None:
+        pytest.fail("git is needed to list the repository's files")
+    out = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=ROOT,
+                         capture_output=True, text=True, check=True).stdout
+    paths = [ROOT / p for p in out.split("\0") if p]
+    return [p for p in paths if p.is_file() and p.suffix not in {".png", ".jpg", ".npy", ".pt", ".gz", ".zip"}]
+
+
+# Words about who wrote what, and files outside the repository (the patterns never match themselves).
+FORBIDDEN = {
+    "a citation of a design file outside the repository": r"DESIGN\.md",
+    "a path outside the repository": r"\.\./shared\b",
+    "who owns a file": r"\bowned\s+by\b",
+    "an author's code name": r"\bBOOK-[A-Z]\b",
+    "a report outside the repository": r"\bproject\s+report\b",
+    "who integrates": r"\b(the\s+lead|lead['\u2019]s)\b",
+    "who wrote a part": r"\b(image|tooling|grading|training|core|book|match)\s+helper\b|\bwritten\s+by\s+helper\b",
+}
+
+
+def test_no_words_about_who_wrote_what():
+    found = []
+    for path in _repository_text_files():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue
+        for what, pattern in FORBIDDEN.items():
+            for m in re.finditer(pattern, text, re.I):
+                line = text.count("\n", 0, m.start()) + 1
+                found.append(f"{path.relative_to(ROOT)}:{line}: {what} ({m.group(0)!r})")
+    assert not found, "\n".join(found)

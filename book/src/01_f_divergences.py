@@ -41,7 +41,7 @@ seed_everything(0)
 
 def registry():
     """Every registered divergence, the alpha family at alpha = -1.0, 0.5, 2.0."""
-    return fdiv.core.divergences.every(alphas=(-1.0, 0.5, 2.0))
+    return fdiv.every(alphas=(-1.0, 0.5, 2.0))
 
 
 def tag(d):

@@ -31,7 +31,7 @@ FAST = fast_profile()
 
 def registry():
     """Every registered divergence, the alpha family at alpha = -1.0, 0.5, 2.0."""
-    return fdiv.core.divergences.every(alphas=(-1.0, 0.5, 2.0))
+    return fdiv.every(alphas=(-1.0, 0.5, 2.0))
 
 
 def tag(d):

@@ -40,7 +40,7 @@ DEVICE = default_device()
 
 def registry():
     """Every registered divergence, the alpha family at alpha = 0.5, 2.0."""
-    return fdiv.core.divergences.every(alphas=(0.5, 2.0))
+    return fdiv.every(alphas=(0.5, 2.0))
 
 
 def tag(d):

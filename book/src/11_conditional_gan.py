@@ -9,7 +9,6 @@
 # gets there with one change: both networks are told $y$.
 
 # %%
-
 import matplotlib.pyplot as plt
 import torch
 
