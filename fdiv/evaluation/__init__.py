@@ -1,5 +1,6 @@
 """How good is a generator, judged from its samples: mode metrics of the 2-D toys
-(:mod:`~fdiv.evaluation.modes`) and image metrics from a classifier trained on real digits
+(:mod:`~fdiv.evaluation.modes`), two-sample metrics of the toys (:mod:`~fdiv.evaluation.twosample`:
+classifier two-sample test, per-mode spread and mean offset) and image metrics from a classifier trained on real digits
 (:mod:`~fdiv.evaluation.images`).  :func:`evaluate` picks the right one for a dataset."""
 from __future__ import annotations
 

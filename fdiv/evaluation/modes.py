@@ -12,7 +12,8 @@
   Report all three together: a collapsed generator can be 99% "high quality".
 * :func:`evaluate_points` -- metrics of generated points on their toy dataset: mode metrics for ``ring8``/``grid25``,
   mean log-density of the samples under the data density for other toy sets, and
-  ``fdiv.evaluation.images.evaluate`` (classifier accuracy, Frechet distance) for images.
+  ``fdiv.evaluation.images.evaluate`` (classifier accuracy, Frechet distance) for images; for every
+  toy set also the two-sample metrics of :mod:`fdiv.evaluation.twosample`.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ import numpy as np
 import torch
 
 from fdiv.core.estimate import kl_to_uniform
+from fdiv.evaluation.twosample import two_sample_metrics
 
 __all__ = ["mode_metrics", "evaluate_points"]
 
@@ -63,6 +65,8 @@ def evaluate_points(dataset, samples, seed: int = 0) -> dict:
     * datasets with mode centres: :func:`mode_metrics` plus ``num_modes``;
     * other 1-D/2-D sets: ``mean_log_density`` = (1/n) sum log p_data(x_i) of the generated points,
       and the same for n real points (drawn with ``seed + 1``, ``data_mean_log_density``) for comparison;
+    * all of them: :func:`fdiv.evaluation.twosample.two_sample_metrics` (classifier two-sample test and
+      its floor; spread, mean offset and the perfect sampler's high quality for the mixtures).
     """
     from fdiv.datasets import get_dataset
     dataset = get_dataset(dataset)
@@ -71,6 +75,7 @@ def evaluate_points(dataset, samples, seed: int = 0) -> dict:
     if getattr(dataset, "centers", None) is not None:
         out = mode_metrics(x, dataset)
         out["num_modes"] = int(dataset.centers.shape[0])
+        out.update(two_sample_metrics(dataset, x, seed=seed))
         return out
     out = {}
     if hasattr(dataset, "log_prob"):
@@ -81,4 +86,5 @@ def evaluate_points(dataset, samples, seed: int = 0) -> dict:
         out["data_mean_log_density"] = float(dataset.log_prob(real.double()).mean())
     out["mean"] = x.mean(0).tolist()
     out["std"] = x.std(0).tolist()
+    out.update(two_sample_metrics(dataset, x, seed=seed))
     return out
