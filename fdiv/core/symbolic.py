@@ -878,7 +878,7 @@ def biconjugate_check(f_expr, fstar=None, domain=None, points=None, *, closed=(F
     ``fstar``: sympy expression in t, a numpy callable, or None (then derived). ``domain``:
     (low, high) of dom f^*; ``closed``: whether the ends belong to it. The concave function
     t u - f^*(t) is maximised over t by a dense grid followed by a bounded Brent refinement;
-    closed finite ends are evaluated exactly. Error is |f** - f| / (1 + |f|).
+    closed finite ends are evaluated exactly. Error is ``|f** - f| / (1 + |f|)``.
     """
     from scipy.optimize import minimize_scalar
 

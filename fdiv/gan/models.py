@@ -225,7 +225,7 @@ def default_models(dataset, conditional: bool = False, **kw) -> Tuple[nn.Module,
 @torch.no_grad()
 def generate(generator: nn.Module, n: int, *, seed: Optional[int] = None, rng: Optional[torch.Generator] = None,
              labels=None, batch_size: int = 4096, device=None) -> Tensor:
-    """Draw ``n`` samples x = g(z, y), z ~ N(0, I), as a CPU tensor (N, *out_shape).
+    """Draw ``n`` samples x = g(z, y), z ~ N(0, I), as a CPU tensor of shape ``(N, *out_shape)``.
 
     Noise comes from a CPU generator (``rng``, or a fresh one seeded with ``seed``, default 0), so the
     result does not depend on the device.  ``labels``: int (all samples that class), a sequence/tensor of
