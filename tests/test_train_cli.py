@@ -1,6 +1,8 @@
 """End-to-end tests of `fdiv train` / `fdiv sample` (fdiv.cli.train through the fdiv.cli dispatcher)."""
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 
 import numpy as np
@@ -21,10 +23,21 @@ def _run(capsys, *argv):
 @pytest.fixture(scope="module")
 def ring_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("cli") / "ring"
-    code = main(["train", "--divergence", "gan", "--dataset", "ring8", "--steps", "12", "--seed", "0",
-                 "--device", "cpu", "--batch-size", "64", "--no-progress", "--out", str(out)])
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        code = main(["train", "--divergence", "gan", "--dataset", "ring8", "--steps", "12", "--seed", "0",
+                     "--device", "cpu", "--batch-size", "64", "--no-progress", "--out", str(out)])
     assert code == 0
+    (out.parent / "stdout.txt").write_text(buf.getvalue())
     return out
+
+
+def test_train_prints_the_two_sample_table(ring_run):
+    text = (ring_run.parent / "stdout.txt").read_text()
+    m = json.loads((ring_run / "metrics.json").read_text())
+    assert "two-sample metrics (2500 generated vs 2500 fresh data points)" in text
+    assert f"classifier accuracy  {m['two_sample_accuracy']:.3f}" in text
+    assert "98.9%" in text and "_per_mode" not in text
 
 
 def test_train_writes_everything(ring_run):

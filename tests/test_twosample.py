@@ -25,7 +25,7 @@ import torch
 
 from fdiv.datasets import get_dataset
 from fdiv.evaluation import evaluate
-from fdiv.evaluation.twosample import (HIGH_QUALITY_IDEAL, classifier_two_sample_test, mode_shape,
+from fdiv.evaluation.twosample import (HIGH_QUALITY_IDEAL, caption, classifier_two_sample_test, mode_shape, report,
                                        two_sample_metrics)
 
 N = 2500
@@ -154,3 +154,24 @@ def test_deterministic_fast_and_on_every_toy_set():
         assert "spread" not in m
         m = evaluate(name, real + 0.5, seed=0)  # shifted by 0.5 (one std of mixture1d's components)
         assert m["two_sample_accuracy"] > 0.6
+
+
+def test_report_and_caption_show_each_figure_beside_the_perfect_sampler():
+    ds = get_dataset("ring8")
+    x = ds.sample(2500, torch.Generator().manual_seed(11))
+    m = evaluate(ds, x)
+    text = report(m)
+    lines = text.splitlines()
+    assert lines[0] == "two-sample metrics (2500 generated vs 2500 fresh data points)"
+    for label in ("classifier accuracy", "spread", "mean offset (worst)", "high quality", "modes",
+                  "mode-histogram KL"):
+        assert any(line.strip().startswith(label) for line in lines), label
+    acc_line = next(line for line in lines if "classifier accuracy" in line)
+    assert f"{m['two_sample_accuracy']:.3f} +- {m['two_sample_stderr']:.3f}" in acc_line
+    assert f"{m['two_sample_floor']:.3f}" in acc_line
+    assert "98.9%" in next(line for line in lines if "high quality" in line)
+    cap = caption(m)
+    assert cap.startswith(f"two-sample acc. {m['two_sample_accuracy']:.3f}") and "ideal 98.9%" in cap
+    # no two-sample figures (images), or too few points to test: nothing to show
+    assert report({"modes": 8}) == "" and caption({}) == ""
+    assert report({"two_sample_accuracy": None}) == ""

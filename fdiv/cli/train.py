@@ -184,11 +184,22 @@ def run_train(args) -> int:
         _err("train", f"interrupted while writing the pictures; continue with: fdiv train --resume {out}")
         return 130
     write_status(out, "complete", step=res.config.steps)
-    summary = ", ".join(f"{k}={_show(v)}" for k, v in res.metrics.items())
+    from fdiv.evaluation import twosample
+    table = twosample.report(res.metrics)
+    shown = {k: v for k, v in res.metrics.items() if not (table and k in _IN_REPORT)}
+    summary = ", ".join(f"{k}={_show(v)}" for k, v in shown.items() if not k.endswith("_per_mode"))
     print(f"{res.config.divergence} on {res.config.dataset}: {summary}")
+    if table:
+        print(table)
     print(f"wrote {out}/metrics.json, checkpoint.pt, samples.png, curves.png"
           + (", samples.npy" if res.dataset.kind != "image" else ""))
     return 0
+
+
+# figures that the two-sample table prints (the per-mode lists stay in metrics.json only)
+_IN_REPORT = {"two_sample_accuracy", "two_sample_stderr", "two_sample_floor", "two_sample_floor_stderr",
+              "two_sample_n", "spread", "spread_min", "spread_max", "mean_offset", "data_mean_offset",
+              "high_quality", "high_quality_ideal", "modes", "num_modes", "reverse_kl"}
 
 
 def _show(v) -> str:
@@ -241,7 +252,9 @@ def _write_pictures(res, out: Path, n: int = 2500) -> None:
         x = res.sample(n, seed=res.config.seed)
         _save_npy(out / "samples.npy", x)
         if ds.kind == "2d":
-            ax = plots.plot_samples_2d(x, ds, title=title)
+            from fdiv.evaluation import twosample
+            note = twosample.caption(res.metrics)
+            ax = plots.plot_samples_2d(x, ds, title=title + (f"\n{note}" if note else ""))
         else:
             ax = plots.plot_density_1d(ds, samples=x, title=title)
     plots.save_figure(ax, out / "samples.png")

@@ -29,7 +29,8 @@ import math
 import numpy as np
 import torch
 
-__all__ = ["HIGH_QUALITY_IDEAL", "classifier_two_sample_test", "mode_shape", "two_sample_metrics"]
+__all__ = ["HIGH_QUALITY_IDEAL", "classifier_two_sample_test", "mode_shape", "two_sample_metrics", "report",
+           "caption"]
 
 #: Fraction of a 2-D isotropic Gaussian within 3 std of its mean: P(chi^2_2 < 9) = 1 - e^{-9/2}.
 HIGH_QUALITY_IDEAL = 1.0 - math.exp(-4.5)
@@ -150,10 +151,56 @@ def two_sample_metrics(dataset, samples, seed: int = 0) -> dict:
     test = classifier_two_sample_test(x, a, seed=seed)
     floor = classifier_two_sample_test(b, a, seed=seed)
     out = dict(two_sample_accuracy=test["accuracy"], two_sample_stderr=test["stderr"],
-               two_sample_floor=floor["accuracy"], two_sample_floor_stderr=floor["stderr"])
+               two_sample_floor=floor["accuracy"], two_sample_floor_stderr=floor["stderr"], two_sample_n=n)
     centers, std = getattr(dataset, "centers", None), getattr(dataset, "std", None)
     if centers is not None and std is not None:
         out.update(mode_shape(x, centers, std))
         out["data_mean_offset"] = mode_shape(b, centers, std)["mean_offset"]
         out["high_quality_ideal"] = HIGH_QUALITY_IDEAL
     return out
+
+
+def _pct(v) -> str:
+    return f"{100 * v:.1f}%"
+
+
+def report(metrics: dict) -> str:
+    """The two-sample figures of ``metrics`` (as returned by :func:`two_sample_metrics`, possibly merged
+    with :func:`fdiv.evaluation.modes.mode_metrics`) as a short labelled table, each figure beside what a
+    perfect sampler scores and a few words on what it means.  Empty if there are no two-sample figures."""
+    if metrics.get("two_sample_accuracy") is None:
+        return ""
+    n = metrics.get("two_sample_n")
+    rows = [("classifier accuracy",
+             f"{metrics['two_sample_accuracy']:.3f} +- {metrics['two_sample_stderr']:.3f}",
+             f"{metrics['two_sample_floor']:.3f}", "can a 15-NN classifier tell them apart? 0.5 = no")]
+    if metrics.get("spread") is not None:
+        rows.append(("spread", f"{metrics['spread']:.2f} [{metrics['spread_min']:.2f}, "
+                     f"{metrics['spread_max']:.2f}]", "1.00", "RMS distance to the centre / data's; < 1 too narrow"))
+        rows.append(("mean offset (worst)", f"{metrics['mean_offset']:.2f} std",
+                     f"{metrics['data_mean_offset']:.2f} std", "how far a mode's mean sits from its centre"))
+    if "high_quality" in metrics and "high_quality_ideal" in metrics:
+        rows.append(("high quality", _pct(metrics["high_quality"]), _pct(metrics["high_quality_ideal"]),
+                     "within 3 std; above the perfect sampler's = too narrow"))
+    if "modes" in metrics and "num_modes" in metrics:
+        rows.append(("modes", f"{metrics['modes']}/{metrics['num_modes']}", f"{metrics['num_modes']}/"
+                     f"{metrics['num_modes']}", "modes with a high-quality sample"))
+    if "reverse_kl" in metrics:
+        rows.append(("mode-histogram KL", f"{metrics['reverse_kl']:.4f}", "~0", "0 = every mode equally often"))
+    head = "two-sample metrics" + (f" ({n} generated vs {n} fresh data points)" if n else "")
+    w0, w1, w2 = (max(len(r[i]) for r in rows) for i in range(3))
+    lines = [head, f"  {'':{w0}}  {'this run':{w1}}  {'perfect':{w2}}"]
+    lines += [f"  {a:{w0}}  {b:{w1}}  {c:{w2}}  {d}" for a, b, c, d in rows]
+    return "\n".join(lines)
+
+
+def caption(metrics: dict) -> str:
+    """One line for a samples figure: the two-sample accuracy with its floor, the spread and high quality."""
+    if metrics.get("two_sample_accuracy") is None:
+        return ""
+    parts = [f"two-sample acc. {metrics['two_sample_accuracy']:.3f} (data {metrics['two_sample_floor']:.3f})"]
+    if metrics.get("spread") is not None:
+        parts.append(f"spread {metrics['spread']:.2f}")
+    if "high_quality" in metrics and "high_quality_ideal" in metrics:
+        parts.append(f"high quality {_pct(metrics['high_quality'])} (ideal {_pct(metrics['high_quality_ideal'])})")
+    return ", ".join(parts)

@@ -47,7 +47,16 @@ def _np(x) -> np.ndarray:
 def _bounds(dataset, pts: Optional[np.ndarray]) -> Tuple[float, float, float, float]:
     b = getattr(dataset, "bounds", None) if dataset is not None else None
     if b is not None and len(b) == 4:
-        return tuple(float(v) for v in b)
+        b = tuple(float(v) for v in b)
+        if pts is None or not np.isfinite(pts).any():
+            return b
+        # widen the data's box to the samples (0.5-99.5 percentiles), so that stray samples show,
+        # but never beyond three widths of the box
+        lo, hi = np.nanpercentile(pts, 0.5, axis=0), np.nanpercentile(pts, 99.5, axis=0)
+        w, h = b[1] - b[0], b[3] - b[2]
+        pad = 0.05 * max(w, h)
+        return (max(min(b[0], lo[0] - pad), b[0] - w), min(max(b[1], hi[0] + pad), b[1] + w),
+                max(min(b[2], lo[1] - pad), b[2] - h), min(max(b[3], hi[1] + pad), b[3] + h))
     if pts is not None and len(pts):
         lo, hi = np.nanpercentile(pts, 1, axis=0), np.nanpercentile(pts, 99, axis=0)
         pad = 0.15 * (hi - lo) + 1e-3
@@ -93,6 +102,10 @@ def plot_samples_2d(samples=None, dataset=None, ax=None, *, density: bool = True
     if centers and dataset is not None and getattr(dataset, "centers", None) is not None:
         c = _np(dataset.centers)
         ax.scatter(c[:, 0], c[:, 1], marker="x", color="k", s=25, linewidths=1.0, label="mode centres")
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="upper right", fontsize="x-small", framealpha=0.8, markerscale=2)
     return _finish_plane(ax, (x0, x1, y0, y1), title)
 
 
