@@ -530,3 +530,13 @@ def test_fdiv_grade_command_line(tmp_path, capsys):
     f.write_text(PARTLY_WRONG)
     assert cli.main(["grade", str(f), "-q"]) == 1
     assert "score: 1/4 exercises passed" in capsys.readouterr().out
+
+
+def test_grade_a_broken_notebook_names_the_file(tmp_path, capsys):
+    bad = tmp_path / "broken.ipynb"
+    bad.write_text('{"cells": [1,')
+    code, cap = _grade([str(bad)], capsys)
+    assert code == 2
+    lines = [line for line in cap.err.splitlines() if line.strip()]
+    assert len(lines) == 1 and str(bad) in lines[0] and "invalid JSON at line 1, column 14" in lines[0]
+    assert "Traceback" not in cap.err + cap.out

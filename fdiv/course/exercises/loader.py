@@ -124,8 +124,14 @@ def _dependencies(cells: list[tuple[int, str]], section: list[tuple[int, str]]) 
 
 def notebook_code_cells(path: str | os.PathLike, all_cells: bool = False) -> list[tuple[int, str]]:
     """``(cell number, source)`` of the code to run (see the module docstring), IPython lines removed."""
-    with open(path, encoding="utf-8") as fh:
-        nb = json.load(fh)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            nb = json.load(fh)
+    except json.JSONDecodeError as exc:  # a truncated or hand-edited file
+        raise ValueError(f"{path}: not a readable notebook (invalid JSON at line {exc.lineno}, "
+                         f"column {exc.colno}: {exc.msg}); open and save it again in Jupyter") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not a readable notebook (not UTF-8 text)") from None
     cells = nb.get("cells") if isinstance(nb, dict) else None
     if not isinstance(cells, list):
         raise ValueError(f"{path}: not a Jupyter notebook (no 'cells' list)")
