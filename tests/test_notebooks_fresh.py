@@ -46,10 +46,14 @@ def _url() -> str:
     return build_notebooks.repository_url(ROOT / "_config.yml")
 
 
+REFERENCE_PAGES = ["book/api"]  # Markdown pages after the chapters (not notebooks)
+
+
 def test_toc_lists_the_chapters_and_they_exist():
     files = _toc_files()
     assert files[0] == "book/intro"
-    assert files[1:] == [f"book/{c}" for c in CHAPTERS]
+    assert files[1:1 + len(CHAPTERS)] == [f"book/{c}" for c in CHAPTERS]
+    assert files[1 + len(CHAPTERS):] == REFERENCE_PAGES
     for f in files:
         candidates = [ROOT / f"{f}{ext}" for ext in (".ipynb", ".md")]
         assert any(p.exists() for p in candidates), f"{f} is in _toc.yml but has no .ipynb/.md"

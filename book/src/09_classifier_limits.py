@@ -37,7 +37,7 @@ gan = fdiv.get("gan")
 # an "X". The two distributions are almost disjoint, so any sensible divergence between them is
 # large; for instance $D_{\mathrm{JS}}$ is close to its maximum $\log 2$.
 
-# %%
+# %% tags=["nbval-check-output"]
 P = get_dataset("x")  # the diagonal y = x   (data)
 Q = P.other()  # the diagonal y = -x  (model)
 rng = seed_everything(0)
