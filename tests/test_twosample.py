@@ -130,7 +130,7 @@ def test_bad_input_names_the_problem():
     a = torch.zeros(10, 2)
     with pytest.raises(ValueError, match="dimension 3"):
         classifier_two_sample_test(torch.zeros(10, 3), a)
-    with pytest.raises(ValueError, match="k must be a positive int, got 0"):
+    with pytest.raises(ValueError, match="k must be an integer >= 1, got 0"):
         classifier_two_sample_test(a, a, k=0)
     with pytest.raises(ValueError, match="folds"):
         classifier_two_sample_test(a, a, folds=1)

@@ -32,6 +32,7 @@ import sympy as sp
 import torch
 import torch.nn.functional as F
 
+from fdiv.core.checks import check_number
 from fdiv.core.numeric import (S_MAX, S_MIN, as_float_tensor, keep_nan, log_softplus, log_w_exp,
                                 numeric_conjugate, safe_where)
 from fdiv.core.symbolic import to_float
@@ -614,9 +615,7 @@ class Alpha(Divergence):
 
     def __init__(self, alpha: float) -> None:
         super().__init__()
-        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not math.isfinite(float(alpha)):
-            raise ValueError(f"alpha must be a finite real number not in {{0, 1}}, got {alpha!r}")
-        alpha = float(alpha)
+        alpha = check_number("alpha", alpha, allowed="a finite real number not in {0, 1}")
         if alpha in (0.0, 1.0):
             raise ValueError(f"alpha must not be 0 or 1 (got {alpha!r}): those limits are "
                              f"reverse_kl (alpha -> 0) and kl (alpha -> 1)")

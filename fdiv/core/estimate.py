@@ -36,6 +36,7 @@ import torch
 from torch import nn
 from torch import distributions as td
 
+from fdiv.core.checks import check_int
 from fdiv.core.divergences import get
 
 __all__ = ["kl_to_uniform", 
@@ -700,9 +701,7 @@ def _draw(sampler, n: int) -> torch.Tensor:
 
 
 def _check_n(n, name="n"):
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
-        raise ValueError(f"{name} must be an integer >= 2, got {n!r}")
-    return int(n)
+    return check_int(name, n, minimum=2)
 
 
 def _mean_se(v: torch.Tensor, n: int) -> MCEstimate:

@@ -29,6 +29,8 @@ import math
 import numpy as np
 import torch
 
+from fdiv.core.checks import check_int
+
 __all__ = ["HIGH_QUALITY_IDEAL", "classifier_two_sample_test", "mode_shape", "two_sample_metrics", "report",
            "caption"]
 
@@ -66,10 +68,7 @@ def classifier_two_sample_test(generated, data, k: int = NEIGHBOURS, folds: int 
     g, d = _points(generated, "generated samples"), _points(data, "data samples")
     if g.shape[1] != d.shape[1]:
         raise ValueError(f"generated samples have dimension {g.shape[1]}, data samples {d.shape[1]}")
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f"k must be a positive int, got {k!r}")
-    if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
-        raise ValueError(f"folds must be an int >= 2, got {folds!r}")
+    k, folds = check_int("k", k, minimum=1), check_int("folds", folds, minimum=2)
     if not np.isfinite(d).all():
         raise ValueError("data samples must be finite")
     total = g.shape[0] + d.shape[0]
