@@ -806,7 +806,8 @@ def _as_2d(x: torch.Tensor, dim: int) -> torch.Tensor:
 
 def _progress(iterable, enabled, desc):
     if enabled is None:
-        enabled = sys.stderr.isatty()
+        from fdiv.core.runtime import show_progress
+        enabled = show_progress()
     if not enabled:
         return iterable
     try:

@@ -20,7 +20,7 @@ import torch
 from fdiv.core.checks import check_int
 
 __all__ = ["default_device", "fast_profile", "seed_everything", "check_seed", "available_devices",
-           "available_memory", "check_memory", "MAX_SEED"]
+           "available_memory", "check_memory", "show_progress", "MAX_SEED"]
 
 MAX_SEED = 2**64 - 1  # torch.manual_seed's range
 
@@ -59,6 +59,28 @@ def fast_profile() -> bool:
     if flag is not None:
         return flag.strip().lower() not in ("", "0", "false", "no")
     return bool(os.environ.get("CI"))
+
+
+def show_progress() -> bool:
+    """Whether a progress bar left to its default (``progress=None``) is drawn: where someone will see it.
+
+    True when stderr is a terminal, or inside a Jupyter kernel (Colab, JupyterLab, Binder) that can
+    draw ``tqdm.auto``'s widget (``ipywidgets`` importable).  False elsewhere: a kernel without widgets
+    (the book's build, nbval) would store the bar as stray text in the page.
+    """
+    import importlib.util
+    import sys
+
+    if getattr(sys.stderr, "isatty", lambda: False)():
+        return True
+    if "ipykernel" not in sys.modules:
+        return False
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover
+        return False
+    shell = get_ipython()
+    return shell is not None and hasattr(shell, "kernel") and importlib.util.find_spec("ipywidgets") is not None
 
 
 def seed_everything(seed: int) -> torch.Generator:

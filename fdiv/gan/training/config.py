@@ -144,7 +144,7 @@ class TrainConfig:
                                check=_int(0), cli=False)
     snapshot_n: int = _opt(500, "points per snapshot", type=int, check=_int(1), cli=False)
     eval_samples: int = _opt(2500, "samples for the final metrics", type=int, check=_int(1), metavar="N")
-    progress: Optional[bool] = _opt(None, "a progress bar (default: when stderr is a terminal)", type=bool,
+    progress: Optional[bool] = _opt(None, "a progress bar (default: in a terminal, or a notebook that draws widgets)", type=bool,
                                     check=_optional(_bool))
     threads: Optional[int] = _opt(None, "torch CPU threads while training (default: 1 for 1-D/2-D data, "
                                   "torch's setting for images)", type=int, check=_optional(_int(1)), metavar="N")

@@ -31,7 +31,6 @@ import contextlib
 import copy
 import math
 import signal
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -42,7 +41,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from fdiv.core.runtime import check_memory, default_device, seed_everything
+from fdiv.core.runtime import check_memory, default_device, seed_everything, show_progress
 from fdiv.gan.models import evaluate_generator, generate
 from fdiv.gan.training.checkpoint import (CHECKPOINT_NAME, build_models, dataset_spec, load_checkpoint, rng_state,
                                           save_checkpoint, set_rng_state)
@@ -424,9 +423,10 @@ def _cpu_threads(cfg: TrainConfig, ds):
 
 @contextlib.contextmanager
 def _progress_bar(run: Run):
-    """A tqdm bar (``cfg.progress``; None = when stderr is a terminal) kept in ``run.bar``."""
+    """A tqdm bar (``cfg.progress``; None = :func:`~fdiv.core.runtime.show_progress`: a terminal, or a
+    notebook that draws widgets) kept in ``run.bar``."""
     cfg = run.cfg
-    show = cfg.progress if cfg.progress is not None else sys.stderr.isatty()
+    show = cfg.progress if cfg.progress is not None else show_progress()
     if show and cfg.steps > run.step:
         from tqdm.auto import tqdm
         run.bar = tqdm(total=cfg.steps, initial=run.step, desc=f"{cfg.divergence} on {cfg.dataset}", leave=False,
