@@ -104,6 +104,10 @@ def test_extras():
     extras = {k: {_name(r) for r in v} for k, v in PROJECT["optional-dependencies"].items()}
     assert {"jupyter-book", "ipykernel", "sphinx-exercise", "sphinxcontrib-bibtex", "nbclient", "nbformat"} <= extras["book"]
     assert {"pytest", "hypothesis", "nbval"} <= extras["test"]
+    # README's local path: `pip install -e ".[jupyter]"`, then `jupyter lab book/`
+    assert {"jupyterlab", "ipykernel", "ipywidgets"} <= extras["jupyter"]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert 'pip install -e ".[jupyter]"' in readme and "jupyter lab book/" in readme
     jb = next(r for r in PROJECT["optional-dependencies"]["book"] if _name(r) == "jupyter-book")
     assert ">=1" in jb and "<2" in jb, jb
 
