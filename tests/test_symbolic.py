@@ -353,6 +353,25 @@ def test_stored_table_matches_the_live_derivation():
     assert T.table_text(live) == T.table_text()
 
 
+def test_markdown_table_typesets_every_formula():
+    """The book's formula tables are LaTeX from sympy.latex, one row per divergence, not code strings;
+    a piecewise conjugate is a cases environment and no cell holds a bare | (it would split the cell)."""
+    import sympy
+    ds = fdiv.every(alphas=(0.5, 2.0))
+    text = T.markdown_table(ds)
+    lines = text.splitlines()
+    assert len(lines) == 2 + len(ds) and "`" not in text
+    assert all(line.count("|") == 6 for line in lines), "a cell holds a bare |"
+    row = {line.split("|")[1].strip(): line for line in lines[2:]}
+    assert r"$- \log{\left(1 - e^{t} \right)}$" in row["gan"] and r"\sigma{\left(v \right)}" in row["gan"]
+    assert r"\begin{cases} -1 & t \leq -2" in row["pearson"] and "$(-\\infty, 1]$" in row["neyman"]
+    assert r"\left\vert {u - 1}\right\vert" in row["total_variation"]
+    assert "u^{\\ast}(t)" in row["ag"]
+    # the LaTeX is sympy's own rendering of the derived conjugate
+    der = fdiv.core.symbolic.derive(fdiv.get("squared_hellinger").sympy_f)
+    assert "$" + sympy.latex(der.conjugate.args[0][0]) + "$" in row["squared_hellinger"]
+
+
 def test_fdiv_list_is_fast_and_imports_neither_torch_nor_sympy():
     import subprocess
     import sys

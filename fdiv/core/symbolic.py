@@ -57,7 +57,7 @@ _NONSMOOTH = (sympy.Abs, sympy.sign, sympy.Heaviside, sympy.Piecewise, sympy.Max
 __all__ = [
     "u", "t", "U_STAR", "Derivation", "Piece", "Check", "BiconjugateResult",
     "derive", "derive_conjugate", "conjugate_numpy", "is_convex", "satisfies_normalisation",
-    "biconjugate_check", "format_expr", "format_domain", "to_float",
+    "biconjugate_check", "format_expr", "latex_expr", "latex_domain", "format_domain", "to_float",
 ]
 
 
@@ -928,6 +928,38 @@ def biconjugate_check(f_expr, fstar=None, domain=None, points=None, *, closed=(F
 # --------------------------------------------------------------------------------------------
 # formatting (the table and printout of ``fdiv list`` / ``fdiv derive`` are in fdiv.core.tables)
 # --------------------------------------------------------------------------------------------
+def latex_expr(expr, *, drop_infinite: bool = True) -> str:
+    """LaTeX of ``expr`` (``sympy.latex``) for typeset tables; a Piecewise becomes a ``cases``
+    environment without its +oo pieces (a single remaining piece drops its condition: the table's
+    dom f* column states it).  A string is parsed first (``sigmoid`` and ``softplus`` as functions)."""
+    if isinstance(expr, str):
+        names = {"v": sympy.Symbol("v"), "u": u, "t": t, "sigmoid": sympy.Function("sigma"),
+                 "softplus": sympy.Function("softplus")}
+        expr = sympy.parse_expr(expr, local_dict=names, evaluate=False)
+    if isinstance(expr, sympy.Piecewise):
+        parts = [(e, c) for e, c in expr.args if not (drop_infinite and e in (sympy.oo, -sympy.oo))]
+        if len(parts) == 1:
+            return sympy.latex(parts[0][0])
+        rows = [sympy.latex(e) + " & " + (r"\text{otherwise}" if c in (True, sympy.true) else sympy.latex(c))
+                for e, c in parts]
+        return r"\begin{cases} " + r" \\ ".join(rows) + r" \end{cases}"
+    # an implicit conjugate's stationary point u*(t) (see U_STAR); \vert, not |, so that the LaTeX
+    # can sit in a Markdown table cell
+    return (sympy.latex(expr).replace(r"\operatorname{ustar}{\left(t \right)}", r"u^{\ast}(t)")
+            .replace("|", r"\vert "))
+
+
+def latex_domain(domain, closed=(False, False)) -> str:
+    """An interval (low, high) with its closed ends as LaTeX: ``(-\\infty, 1]``."""
+    (low, high), (lc, hc) = domain, closed
+
+    def end(x) -> str:
+        x = float(x)
+        return r"\infty" if x == float("inf") else r"-\infty" if x == float("-inf") else f"{x:.4g}"
+
+    return f"{'[' if lc else '('}{end(low)}, {end(high)}{']' if hc else ')'}"
+
+
 def format_expr(expr, *, drop_infinite: bool = True) -> str:
     """One-line text; a Piecewise becomes 'A if cond; B if cond; ...' (+oo pieces dropped)."""
     if isinstance(expr, sympy.Piecewise):

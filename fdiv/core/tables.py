@@ -16,7 +16,8 @@ import json
 import sys
 from pathlib import Path
 
-__all__ = ["conjugate_table", "print_table", "print_derivation", "table_text", "write_table_file"]
+__all__ = ["conjugate_table", "print_table", "print_derivation", "table_text", "markdown_table",
+           "write_table_file"]
 
 TABLE_FILE = Path(__file__).with_name("conjugate_table.json")
 COLUMNS = [("name", "name"), ("f", "f(u)"), ("f_star", "f*(t)"), ("domain", "dom f*"),
@@ -61,12 +62,31 @@ def _row(d) -> dict:
     """{name, f, f_star, domain, activation, f_prime_one, key, derivation} from the live derivation."""
     import sympy
 
-    from fdiv.core.symbolic import derive, format_expr
+    from fdiv.core.symbolic import derive, format_expr, latex_domain, latex_expr
 
     der = derive(d.sympy_f)
+    activation = _activation_text(d)
     return {"name": d.tag, "f": sympy.sstr(der.f), "f_star": format_expr(der.conjugate),
-            "domain": der.domain_text(), "activation": _activation_text(d),
-            "f_prime_one": _slope_text(der, sympy.Integer(1)), "key": _generator_key(d), "derivation": der}
+            "domain": der.domain_text(), "activation": activation,
+            "f_prime_one": _slope_text(der, sympy.Integer(1)), "key": _generator_key(d),
+            "f_tex": latex_expr(der.f), "f_star_tex": latex_expr(der.conjugate),
+            "domain_tex": latex_domain(d.domain, d.domain_closed), "activation_tex": latex_expr(activation), "derivation": der}
+
+
+def markdown_table(divergences=None) -> str:
+    """The table of f, f*, dom f* and sigma_f typeset as math: a Markdown table (for
+    ``IPython.display.Markdown`` in the book, chapters 3, 5, 13).  ``divergences``: instances (default:
+    ``every()``); stored rows are used where their generator is unchanged."""
+    from fdiv.core.divergences import every
+
+    ds = list(every() if divergences is None else divergences)
+    by_key = {(r["name"], r["key"]): r for r in _stored_rows() if "f_tex" in r}
+    rows = [by_key.get((d.tag, _generator_key(d))) or _row(d) for d in ds]
+    lines = ["| divergence | $f(u)$ | $f^\\ast(t)$ | $\\operatorname{dom} f^\\ast$ | $\\sigma_f(v)$ |",
+             "|---|---|---|---|---|"]
+    lines += [f"| {r['name']} | ${r['f_tex']}$ | ${r['f_star_tex']}$ | ${r['domain_tex']}$ | "
+              f"${r['activation_tex']}$ |" for r in rows]
+    return "\n".join(lines)
 
 
 def conjugate_table() -> list[dict]:
