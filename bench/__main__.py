@@ -18,10 +18,15 @@ def main(argv=None) -> int:
                    help="comma-separated subset of: overhead, toys, gaussian, images")
     p.add_argument("--datasets", default="ring8,grid25")
     p.add_argument("--divergences", default=None, help="comma-separated names (default: all; --quick: gan)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=None, help="torch threads for the toy runs (default: torch's)")
+    p.add_argument("--seeds", default="0,1,2",
+                   help="comma-separated seeds: every divergence at the first, the headline ones at the others")
+    p.add_argument("--jobs", type=int, default=1, help="toy runs at a time (each one torch thread)")
+    p.add_argument("--headline", default=None,
+                   help="comma-separated divergences run at every seed (default: gan, js, kl, reverse_kl, "
+                        "squared_hellinger)")
     args = p.parse_args(argv)
     parts = set(args.only.split(","))
+    seeds = tuple(int(s) for s in args.seeds.split(","))
     try:
         import os
         load = os.getloadavg()[0]
@@ -41,10 +46,13 @@ def main(argv=None) -> int:
         elif args.quick:
             divs = [("gan", {})]
         for ds in args.datasets.split(","):
-            print(markdown(toys.table(ds, divs, seed=args.seed, threads=args.threads)), flush=True)
+            print(markdown(toys.table(ds, divs, seeds=seeds[:1] if args.quick else seeds, jobs=args.jobs,
+                                          headline=tuple(args.headline.split(",")) if args.headline
+                                          else toys.HEADLINE)),
+                  flush=True)
     if "gaussian" in parts:
         from . import gaussian
-        print(markdown(gaussian.table(args.quick, seed=args.seed)), flush=True)
+        print(markdown(gaussian.table(args.quick, seed=seeds[0])), flush=True)
     if "images" in parts:
         try:
             from . import images

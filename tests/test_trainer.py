@@ -137,6 +137,21 @@ def test_resolved_defaults():
     assert TrainConfig.from_dict(c.to_dict()) == c
 
 
+def test_recipes_name_registered_divergences_and_stack_under_the_user():
+    """The recipe table: (dataset, "*") for every divergence, (dataset, name) on top, the user last."""
+    from fdiv.gan.training.recipes import RECIPE_FIELDS, RECIPES
+    for (ds, name), entry in RECIPES.items():
+        assert ds in fdiv.datasets.dataset_names() and (name == "*" or name in fdiv.names()), (ds, name)
+        assert set(entry) <= set(RECIPE_FIELDS)
+    kl = TrainConfig(divergence="kl", dataset="ring8").resolved()
+    assert (kl.gradient_penalty, kl.steps, kl.lr_d, kl.lr_g) == (1.0, 3000, 4e-3, 1e-3)
+    assert kl.model["latent_mixture"] == 50
+    gan = TrainConfig(divergence="gan", dataset="ring8").resolved()
+    assert (gan.gradient_penalty, gan.steps, gan.lr_d) == (0.0, 6000, 4e-3)
+    mine = TrainConfig(divergence="kl", dataset="ring8", gradient_penalty=0.0, steps=10).resolved()
+    assert (mine.gradient_penalty, mine.steps, mine.lr_d) == (0.0, 10, 4e-3)
+
+
 def test_fdiv_train_convenience_snapshots_and_callback():
     seen = []
     res = fdiv.train(divergence="js", steps=10, seed=0, snapshot_every=5, snapshot_n=50,
