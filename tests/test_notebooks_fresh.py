@@ -104,7 +104,9 @@ def test_notebook_is_executed_with_checked_outputs(path):
     """Committed notebooks hold fast-profile outputs (`make notebooks`); nbval compares the tagged ones."""
     nb = nbformat.read(path, as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]
-    not_run = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.execution_count is None]
+    removed = [c for c in code if "remove-output" in c.metadata.get("tags", [])]
+    not_run = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.execution_count is None
+               and c not in removed]
     assert not not_run, f"{path.name}: cells {not_run} were not executed -- run `make notebooks`"
     checked = [c for c in code if build_notebooks.NBVAL_CHECK_TAG in c.metadata.get("tags", [])]
     assert checked, f"{path.name}: no cell tagged {build_notebooks.NBVAL_CHECK_TAG!r}"
@@ -113,6 +115,20 @@ def test_notebook_is_executed_with_checked_outputs(path):
               for o in c.outputs if o.get("output_type") == "error"
               and "raises-exception" not in c.metadata.get("tags", [])]
     assert not errors, f"{path.name}: cells {errors} stored an error"
+    assert all(not c.outputs for c in removed), f"{path.name}: a remove-output cell kept its output"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_no_check_output_is_published(path):
+    """The check(...) cells under the exercises are the reader's to run: the committed notebook (what
+    Colab opens) and the HTML page (myst-nb's remove-output tag) show none of their FAIL lines."""
+    from fdiv.course.exercises.book import CHECK_TAGS
+
+    nb = nbformat.read(path, as_version=4)
+    checks = [c for c in nb.cells if c.cell_type == "code" and c.source.startswith("check(")]
+    assert all(set(CHECK_TAGS) <= set(c.metadata.get("tags", [])) for c in checks)
+    text = json.dumps([c.get("outputs", []) for c in nb.cells])
+    assert "not implemented yet" not in text and "  FAIL  " not in text, f"{path.name} shows a FAIL output"
 
 
 # --------------------------------------------------------------------------- the builder, on synthetic sources

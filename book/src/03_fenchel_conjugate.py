@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import sympy as sp
 import torch
-import pandas as pd
+from IPython.display import Markdown, display
 
 import fdiv
 from fdiv.core import symbolic, tables
@@ -23,7 +23,6 @@ from fdiv.core.runtime import fast_profile, seed_everything
 
 # tiny tensors: one thread is fastest, and avoids contention on shared CPUs
 torch.set_num_threads(1)
-pd.set_option("display.max_colwidth", None)  # show formulas in tables in full
 seed_everything(0)
 FAST = fast_profile()
 U, T = symbolic.u, symbolic.t  # sympy symbols: u > 0, t real
@@ -283,12 +282,14 @@ for d in DIVERGENCES:
     DERIVED[tag(d)] = der
 
 rows = [
-    (name, symbolic.format_expr(der.conjugate), der.domain_text())
-    for name, der in DERIVED.items()
+    "| divergence | $f^\\ast(t)$ ($+\\infty$ outside the domain) "
+    "| $\\operatorname{dom} f^\\ast$ |",
+    "|---|---|---|",
 ]
-pd.DataFrame(
-    rows, columns=["divergence", "f*(t) (+∞ outside the domain)", "dom f*"]
-).set_index("divergence")
+for name, der in DERIVED.items():
+    dom = symbolic.latex_domain(der.domain, der.domain_closed)
+    rows.append(f"| {name} | ${symbolic.latex_expr(der.conjugate)}$ | ${dom}$ |")
+display(Markdown("\n".join(rows)))
 
 # %% tags=["nbval-check-output"]
 for name in [
@@ -325,10 +326,10 @@ for d in [
     a, f0 = float(der.a), float(der.f_at_zero)
     # flat at -f(0+) for t <= a
     assert math.isfinite(a) and np.allclose(conj(d, [a - 3, a - 1, a]), -f0)
-    rows.append((tag(d), f"{a:g}", f"{f0:g}", symbolic.format_expr(der.conjugate)))
-pd.DataFrame(rows, columns=["divergence", "a = f'(0+)", "f(0+)", "f*(t)"]).set_index(
-    "divergence"
-)
+    conjugate = symbolic.latex_expr(der.conjugate)
+    rows.append(f"| {tag(d)} | ${a:g}$ | ${f0:g}$ | ${conjugate}$ |")
+header = "| divergence | $a = f'(0^+)$ | $f(0^+)$ | $f^\\ast(t)$ |\n|---|---|---|---|\n"
+display(Markdown(header + "\n".join(rows)))
 
 # %% [markdown]
 # The $f$-GAN paper {cite:p}`nowozin2016fgan` lists simpler formulas for some of these,

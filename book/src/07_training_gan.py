@@ -375,7 +375,6 @@ def run(k, steps, seed=0):
         log_every=10,
         seed=seed,
         device="cpu",
-        progress=False,
     )
     return trace
 

@@ -45,6 +45,12 @@ gan = fdiv.get("gan")
 # with one mean per class, which is $-2$ times the cross-entropy of the pooled, balanced
 # sample. So the GAN discriminator *is* a binary classifier, trained in the usual way.
 #
+# Read backwards, this is also a way to *test* a generator: if no classifier can tell its samples
+# from the data better than chance, nothing distinguishes $P_\theta$ from $P_X$ at the resolution of
+# that classifier. Chapter 5 scores the toy generators with exactly this test (a nearest-neighbour
+# classifier, cross-validated), and chapter 9 shows its caveat: a classifier too weak for the
+# problem also says "cannot tell".
+#
 # ## An experiment: two Gaussians
 #
 # Take data $P_X = \mathcal{N}(0, 1)$ and a fixed "generator" $P_\theta = \mathcal{N}(1, 1.5^2)$.

@@ -220,7 +220,6 @@ result = train(
     steps=STEPS,
     seed=0,
     device=DEVICE,
-    progress=False,
 )
 m = result.metrics
 print(

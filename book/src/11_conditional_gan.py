@@ -83,7 +83,6 @@ result = train(
     steps=STEPS,
     seed=0,
     device=DEVICE,
-    progress=False,
     out=CHECKPOINT_DIR,
 )
 G = result.generator

@@ -69,7 +69,6 @@ else:
         steps=150 if FAST else 600,
         seed=0,
         device="cpu",
-        progress=False,
         out=WORK / "run",
     )
     CHECKPOINT = Path(run.checkpoint)

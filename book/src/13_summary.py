@@ -10,15 +10,14 @@ import math
 
 import torch
 import torch.distributions as td
-import pandas as pd
+from IPython.display import Markdown, display
 
 import fdiv
-from fdiv.core import symbolic
+from fdiv.core import tables
 from fdiv.core.runtime import seed_everything
 
 # tiny tensors: one thread is fastest, and avoids contention on shared CPUs
 torch.set_num_threads(1)
-pd.set_option("display.max_colwidth", None)  # show formulas in tables in full
 _ = seed_everything(0)
 
 # %% [markdown]
@@ -95,38 +94,13 @@ print(f"D_GAN = {d_gan:.6f} = 2 D_JS - 2 log 2 = {2 * d_js - 2 * math.log(2):.6f
 
 
 # %%
-def interval(d):
-    (low, high), (lc, hc) = d.domain, d.domain_closed
-
-    def end(v):
-        return "∞" if v == math.inf else "-∞" if v == -math.inf else f"{v:.4g}"
-
-    return f"{'[' if lc else '('}{end(low)}, {end(high)}{']' if hc else ')'}"
-
-
-rows = []
-for name in fdiv.names():
-    ds = (
-        [fdiv.get(name)]
-        if name != "alpha"
-        else [fdiv.get(name, alpha=a) for a in (-1.0, 0.5, 2.0)]
-    )
-    for d in ds:
-        v = torch.linspace(-20, 20, 401, dtype=torch.float64)
-        T = d.activation(v)
-        low, high = d.domain
-        assert bool(((T > low) & (T <= high)).all()), d  # sigma_f maps R into dom f*
-        label = name + "".join(f"({a:g})" for a in d.params.values())
-        f_text = d.sympy_f if d.params else d.f_expr
-        conj_text = (
-            symbolic.format_expr(symbolic.derive(d.sympy_f).conjugate)
-            if d.params
-            else d.conjugate_expr
-        )
-        rows.append((label, str(f_text), conj_text, interval(d), d.activation_expr))
-pd.DataFrame(rows, columns=["name", "f(u)", "f*(t)", "dom f*", "σ_f(v)"]).set_index(
-    "name"
-)
+cheat_sheet = fdiv.every(alphas=(-1.0, 0.5, 2.0))
+v = torch.linspace(-20, 20, 401, dtype=torch.float64)
+for d in cheat_sheet:
+    low, high = d.domain
+    T = d.activation(v)
+    assert bool(((T > low) & (T <= high)).all()), d  # sigma_f maps R into dom f*
+display(Markdown(tables.markdown_table(cheat_sheet)))
 
 # %% [markdown]
 # ## Notation

@@ -8,7 +8,9 @@ for each exercise,
 
 1. a markdown cell with the sphinx-exercise ``{exercise}`` directive (label ``ex-N-k``, the task);
 2. the code skeleton the student fills in (``raise NotImplementedError("Exercise N.k")``);
-3. a ``check("N.k", name)`` cell (with the skeleton it prints FAIL lines, never a traceback);
+3. a ``check("N.k", name)`` cell, tagged :data:`CHECK_TAGS`: its output is the reader's, so the
+   published pages and the committed notebooks show none (run on the skeleton it would print FAIL
+   lines, never a traceback);
 4. with solutions only: a markdown cell with the ``{solution}`` directive (``:class: dropdown``)
    showing the reference solution.
 
@@ -32,7 +34,7 @@ import nbformat
 from .core import Exercise
 from .registry import all_exercises
 
-__all__ = ["PREAMBLE", "INTRO", "SOLUTIONS_PATH", "chapters", "exercise_cells", "load_solutions",
+__all__ = ["PREAMBLE", "INTRO", "CHECK_TAGS", "SOLUTIONS_PATH", "chapters", "exercise_cells", "load_solutions",
            "skeleton", "solution_source"]
 
 #: ``instructor/solutions.py`` of the repository this module sits in (only a source checkout has it).
@@ -53,9 +55,14 @@ INTRO = """\
 
 Each exercise below is checked automatically. Write your answer in the code cell under it (replace the
 `raise NotImplementedError(...)` line), run that cell, then run the `check(...)` cell: it prints one
-PASS or FAIL line per property it tests, with a hint when something is off. Solutions are in the
+PASS or FAIL line per property it tests, with a hint when something is off (this page shows no check
+output: open the chapter in Colab or Jupyter, the rocket button above, to run them). Solutions are in the
 dropdowns; try first. To grade a file of answers from a terminal: `fdiv grade answers.py`
 (answers named `ex3_2` and so on, see `fdiv grade --list`), or this whole notebook: `fdiv grade NOTEBOOK.ipynb`."""
+
+#: Tags of the ``check(...)`` cells: myst-nb leaves their output out of the HTML book, and
+#: ``tools/build_notebooks.py`` clears it in the committed notebooks.
+CHECK_TAGS = ("remove-output", "fdiv-check")
 
 #: The sentence of :data:`INTRO` left out of the section without solutions.
 SOLUTIONS_NOTE = " Solutions are in the\ndropdowns; try first."
@@ -145,7 +152,8 @@ def exercise_cells(chapter: int, solutions: ModuleType | str | Path | None = SOL
     intro = INTRO if module is not None else INTRO.replace(SOLUTIONS_NOTE, "")
     cells = [new_md(intro), new_code(PREAMBLE)]
     for ex in exs:
-        cells += [new_md(_directive(ex)), new_code(skeleton(ex)), new_code(f"check(\"{ex.id}\", {ex.name})")]
+        cells += [new_md(_directive(ex)), new_code(skeleton(ex)), new_code(f"check(\"{ex.id}\", {ex.name})",
+                                                                      metadata={"tags": list(CHECK_TAGS)})]
         if module is not None:
             cells.append(new_md(f"````{{solution}} {ex.label}\n:class: dropdown\n\n"
                                 f"```python\n{solution_source(ex, module)}\n```\n````"))
