@@ -60,9 +60,11 @@ book: $(STAMP)
 
 notebooks: $(STAMP)
 	$(PY) tools/build_notebooks.py --execute
+	$(PY) tools/colab.py
 
 notebooks-check: $(STAMP)
 	$(PY) tools/build_notebooks.py --check
+	$(PY) tools/colab.py --check
 
 # Notebooks to hand out: the exercise sections without their solution dropdowns (the
 # nbgrader / otter convention); instructor/solutions.py stays in the repository.

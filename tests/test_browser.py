@@ -212,6 +212,13 @@ def test_page_renders(built_book, server, page):
     raw = [m.group(0) for m in re.finditer(r"\\\(|\\\[|\$\$", text)]
     assert not raw, f"{page}: raw TeX left on the page: {raw[:5]} ... {text[text.find(raw[0]) - 80:][:200]!r}"
 
+    if re.match(r"book/\d\d_", page):
+        # the launch buttons open the plain-Markdown copy (colab/), not the MyST notebook
+        launch = re.findall(r'href="(https://(?:colab\.research\.google\.com|mybinder\.org)/[^"]+)"', source)
+        assert len(launch) >= 2 and all("colab/" + page.split("/")[1].replace(".html", ".ipynb") in u
+                                        for u in launch), f"{page}: launch links {launch}"
+        assert "not implemented yet" not in text and "  FAIL  " not in text, f"{page}: a FAIL output is shown"
+
     assert not parsed.error_outputs, f"{page}: error output: {parsed.error_outputs[0][:500]}"
     assert "Traceback (most recent call last)" not in dom, f"{page}: a traceback is shown"
     assert shot.exists() and shot.stat().st_size > 10_000, f"{page}: no screenshot"

@@ -55,10 +55,14 @@ INTRO = """\
 
 Each exercise below is checked automatically. Write your answer in the code cell under it (replace the
 `raise NotImplementedError(...)` line), run that cell, then run the `check(...)` cell: it prints one
-PASS or FAIL line per property it tests, with a hint when something is off (this page shows no check
-output: open the chapter in Colab or Jupyter, the rocket button above, to run them). Solutions are in the
+PASS or FAIL line per property it tests, with a hint when something is off. Solutions are in the
 dropdowns; try first. To grade a file of answers from a terminal: `fdiv grade answers.py`
-(answers named `ex3_2` and so on, see `fdiv grade --list`), or this whole notebook: `fdiv grade NOTEBOOK.ipynb`."""
+(answers named `ex3_2` and so on, see `fdiv grade --list`), or this whole notebook: `fdiv grade NOTEBOOK.ipynb`.
+
+```{only} html
+This page shows no `check` output: open the chapter in Colab or Jupyter (the rocket button at the top)
+to run the checks.
+```"""
 
 #: Tags of the ``check(...)`` cells: myst-nb leaves their output out of the HTML book, and
 #: ``tools/build_notebooks.py`` clears it in the committed notebooks.
