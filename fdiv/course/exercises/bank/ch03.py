@@ -21,7 +21,8 @@ $u > 0$, substitute back). Return $f^*(t)$ as an expression in the symbol `t`, v
 $\mathrm{dom}\, f^* = (-\infty, 1]$ (at $t = 1$ no $u$ attains the supremum, but it is finite:
 what is it?).""",
     doc="Return f*(t) of f(u) = (1-u)^2/u (over u > 0) as a sympy expression in t, for t <= 1.",
-    hint="d/du [t u - f(u)] = t - 1 + 1/u^2 = 0 gives u* = 1/sqrt(1 - t) (positive for t < 1).",
+    hint="Differentiate t u - f(u) in u and solve for the stationary point u*(t): for which t is it positive? "
+         "Substitute it back, and find the limit of the bracket at the end of the domain.",
 ))
 
 

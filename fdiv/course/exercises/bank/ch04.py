@@ -75,7 +75,8 @@ objective $J(T) = \mathbb{E}_P[T(x)] - \mathbb{E}_Q[f^*(T(x))]$ for the (non-opt
 $T(x) = x$: exactly (Gaussian integrals) or by Monte Carlo with $10^5$ samples of each. Return the value
 (tolerance 0.015). Is it below $\tfrac12$?""",
     doc="Return J(T) = E_P[T] - E_Q[exp(T - 1)] for T(x) = x, P = N(1,1), Q = N(0,1).",
-    hint="E_P[x] = 1; E_Q[e^{x-1}] = e^{-1} E[e^x] with E[e^x] = e^{1/2} for x ~ N(0,1).",
+    hint="Both expectations are of simple functions of a Gaussian: the first is a mean, the second needs "
+         "the moment generating function E[e^{aX}] = e^{a^2/2} of X ~ N(0, 1).",
 ))
 
 

@@ -19,7 +19,8 @@ for the GAN generator: stationary point, admissible $t$, substitute back. Return
 in `t`, valid on $\mathrm{dom}\, f^* = (-\infty, \tfrac12\log 2)$. (The f-GAN paper's "JS" generator
 is twice this one; by the scaling rule $(\alpha f)^*(t) = \alpha f^*(t/\alpha)$ its conjugate differs.)""",
     doc="Return f*(t) of f(u) = 1/2 (u log u - (u+1) log((u+1)/2)) (over u > 0), a sympy expression in t.",
-    hint="f'(u) = 1/2 log(2u/(u+1)) = t gives u* = e^{2t} / (2 - e^{2t}), positive for t < log(2)/2.",
+    hint="Solve f'(u) = t for u (exponentiate both sides); the solution must be positive, which limits t. "
+         "Then substitute u*(t) into t u - f(u) and simplify.",
 ))
 
 
@@ -52,7 +53,8 @@ of the objective needs $f^*(\sigma_f(v)) = -\log(1 - \mathrm{sigmoid}(v))$. Simp
 `gan_conjugate_activation(v)` computing it elementwise **without overflow**: finite, correct values and
 gradients at $v = \pm 10^4$ (where the naive formula returns `inf`), in float32 and float64.""",
     doc="f*(sigma_f(v)) = -log(1 - sigmoid(v)) for the GAN, elementwise, stable at v = +-1e4.",
-    hint="1 - sigmoid(v) = sigmoid(-v), and -log sigmoid(-v) = log(1 + e^v) = softplus(v) (torch.nn.functional).",
+    hint="Write 1 - sigmoid(v) as a sigmoid of something, and -log of a sigmoid as a function that "
+         "torch.nn.functional computes without overflow.",
 ))
 
 
@@ -122,7 +124,7 @@ $\mathrm{dom}\, f^* = (-\infty, 0)$. Write `gan_activation(v)` computing it elem
 finite with correct gradients for every float input, including $v = \pm 10^4$ (`torch.log(torch.sigmoid(v))`
 gives `-inf` at $v = -10^4$, and `-torch.log1p(torch.exp(-v))` overflows there too).""",
     doc="sigma_f(v) = log sigmoid(v) = -log(1 + exp(-v)), elementwise, stable at v = +-1e4.",
-    hint="log sigmoid(v) = -softplus(-v); torch.nn.functional.logsigmoid does it too.",
+    hint="log(1 / (1 + e^{-v})): which stable torch.nn.functional function is log(1 + e^x)?",
 ))
 
 

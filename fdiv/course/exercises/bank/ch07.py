@@ -18,8 +18,8 @@ where $D = \mathrm{sigmoid}(V)$ and `v_real`, `v_fake` are the logits $V$ on a r
 (sizes may differ); return the batch estimate of $-J_{\mathrm{GAN}}$ as a 0-dim tensor. It must be exact
 and finite even for logits of $\pm 10^4$ (a very confident discriminator), with finite gradients.""",
     doc="-J_GAN = -mean(log D(x_real)) - mean(log(1 - D(x_fake))), D = sigmoid(logits); stable, 0-dim tensor.",
-    hint="-log sigmoid(v) = softplus(-v) and -log(1 - sigmoid(v)) = softplus(v); this is binary cross-entropy "
-         "with labels 1 (real) and 0 (fake).",
+    hint="This is binary cross-entropy with labels 1 (real) and 0 (fake), written on logits: express each "
+         "-log term through a function that never evaluates sigmoid(v) itself.",
 ))
 
 
@@ -91,7 +91,7 @@ $D = \mathrm{sigmoid}(V)$, from the discriminator's logits `v_fake` on generated
 `(B, 1)`), as a 0-dim tensor. Stable for logits of $\pm 10^4$. Then compare its gradient with that of the
 saturating loss $\log(1 - D)$ when the discriminator confidently rejects the samples ($V = -10$).""",
     doc="mean(-log sigmoid(v_fake)) as a 0-dim tensor, stable at +-1e4.",
-    hint="-log sigmoid(v) = softplus(-v).",
+    hint="Same identity as in Exercise 7.1: -log sigmoid(v) through a stable function of v.",
 ))
 
 
@@ -133,7 +133,8 @@ $\left|\frac{\partial}{\partial V}\big(-\log D\big)\right| \Big/ \left|\frac{\pa
 of the non-saturating to the saturating generator gradient with respect to the logit $V$ (by hand, or with
 autograd). Return it as a float (tolerance 0.1).""",
     doc="Return |d/dV (-log D)| / |d/dV log(1 - D)| at D = sigmoid(V) = 0.01.",
-    hint="d/dV log sigmoid(V) = 1 - D and d/dV log(1 - sigmoid(V)) = -D.",
+    hint="Differentiate log sigmoid(V) and log(1 - sigmoid(V)) with respect to V, using sigmoid' = "
+         "sigmoid (1 - sigmoid), and write both in terms of D = sigmoid(V).",
 ))
 
 

@@ -20,7 +20,8 @@ $D^*(x) = \frac{p_X(x)}{p_X(x) + p_\theta(x)}$ (maximise $p \log D + q \log(1-D)
 shape). It must work where the densities underflow ($\log p = -1000$) and where one of them is zero
 ($\log p = -\infty$).""",
     doc="D*(x) = p/(p+q) from log-densities, elementwise; stable for tiny densities and log p = -inf.",
-    hint="p / (p + q) = 1 / (1 + q/p) = sigmoid(log p - log q).",
+    hint="Divide numerator and denominator by p: D* depends on the densities only through log p - log q. "
+         "Which torch function maps a log-ratio to (0, 1) without overflow?",
 ))
 
 
@@ -117,7 +118,8 @@ $D_{\mathrm{TV}} = \tfrac12\int|p - q|$ (the $f(u) = \tfrac12|u-1|$ divergence).
 with `math.erf`, or by training a logistic regression on samples) and return $D_{\mathrm{TV}}(P, Q)$
 (tolerance 0.02).""",
     doc="Return D_TV(N(1,1), N(-1,1)) = 2 acc* - 1, acc* the Bayes accuracy of real-vs-generated.",
-    hint="The best rule is x > 0; acc* = P(X > 0) for X ~ N(1, 1) = Phi(1).",
+    hint="The best rule says 'real' where p > q: where is that for these two Gaussians? The accuracy is "
+         "then a probability of a half-line under one of them (the normal CDF, torch.special.ndtr).",
 ))
 
 

@@ -166,7 +166,8 @@ for a tensor of points of shape `(n, 2)`, return logits of shape `(n,)`, positiv
 $y = x$ (data) and negative on $y = -x$ (model), for every point with $|s| \ge 0.05$, also when the points
 are jittered by noise of standard deviation $0.01$. No training needed: find the feature.""",
     doc="Logits (n,) for points (n, 2): > 0 on the diagonal y = x, < 0 on y = -x.",
-    hint="On y = x the product x*y = s^2 > 0; on y = -x it is -s^2 < 0.",
+    hint="Write a point of each diagonal as (s, s) or (s, -s). Which simple polynomial in x and y has a "
+         "sign that depends only on the diagonal, not on s?",
 ))
 
 

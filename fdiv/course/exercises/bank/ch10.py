@@ -21,14 +21,14 @@ ex = EXERCISES.add(Exercise(
     id="10.1", kind="function", name="conv_transpose_output_size",
     signature="(size, kernel_size, stride=1, padding=0, output_padding=0, dilation=1)",
     title="Output size of a transposed convolution",
-    task=r"""A DC-GAN generator grows a $4 \times 4$ feature map to image size with transposed convolutions.
+    task=r"""A DC-GAN generator grows a $2 \times 2$ feature map to image size with transposed convolutions.
 Write `conv_transpose_output_size(size, kernel_size, stride=1, padding=0, output_padding=0, dilation=1)`
 returning (as a Python `int`) the output height of `torch.nn.ConvTranspose2d` for an input of height `size`.
 Derive it from the fact that a transposed convolution is the gradient of a convolution with the same
 parameters (it maps the convolution's output size back to its input size), then check it against PyTorch.""",
     doc="Height of the output of nn.ConvTranspose2d(kernel_size, stride, padding, output_padding, dilation).",
-    hint="Invert the convolution's size formula out = floor((in + 2p - d(k-1) - 1)/s) + 1 for in: "
-         "(size - 1) * stride - 2 * padding + dilation * (kernel_size - 1) + output_padding + 1.",
+    hint="Start from the convolution's size formula out = floor((in + 2p - d(k-1) - 1)/s) + 1 and solve it "
+         "for in: the floor merges several input sizes, and output_padding says which one to return.",
 ))
 
 
@@ -91,8 +91,8 @@ feature map with many channels (e.g. $64 \times 2 \times 2$), then `nn.ConvTrans
 the resolution and halve the channels. At most $2 \cdot 10^6$ parameters; it must work for $B = 1$ in
 `eval()` mode.""",
     doc="An nn.Module: (B, latent_dim) -> (B, 1, 8, 8) in [-1, 1], built with nn.ConvTranspose2d.",
-    hint="nn.Unflatten(1, (C, 2, 2)) turns the linear layer's output into a feature map; ConvTranspose2d with "
-         "kernel 4, stride 2, padding 1 doubles the size (2 -> 4 -> 8); finish with nn.Tanh().",
+    hint="nn.Unflatten turns the linear layer's output into a C x 2 x 2 feature map; Exercise 10.1 tells "
+         "which ConvTranspose2d settings double a size; the images live in [-1, 1].",
     time_limit=20.0,
 ))
 

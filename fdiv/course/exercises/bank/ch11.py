@@ -123,7 +123,8 @@ divergence between the marginals is $D_{\mathrm{JS}}(P_X \Vert P_\theta) = 0$ (b
 *conditional* divergence $\mathbb{E}_{y}\big[D_{\mathrm{JS}}(P_{X|Y=y} \Vert P_{\theta}(\cdot \mid y))\big]$, which
 the conditional GAN's discriminator $D(x, y)$ estimates, and return it (tolerance $10^{-4}$).""",
     doc="Return E_y[ D_JS(P(x|y) || uniform) ] for P(x|y) = point mass at x = y, y uniform on {0, 1}.",
-    hint="For each y: M = (P + Q)/2 = (3/4, 1/4) (up to order); D_JS = 1/2 KL(P||M) + 1/2 KL(Q||M).",
+    hint="Fix y: the two conditionals are distributions on two points; form their mixture M = (P + Q)/2 "
+         "and use D_JS = (KL(P||M) + KL(Q||M)) / 2. Then average over y with its probabilities.",
 ))
 
 

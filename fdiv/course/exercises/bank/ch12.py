@@ -66,7 +66,8 @@ $\Omega$ the angle between $z_0$ and $z_1$. Write `slerp(z0, z1, t)` for latent 
 tensor `t` of $n$ weights in $[0, 1]$, returning shape `(n, k)`. When $z_0$ and $z_1$ are (nearly) parallel,
 $\sin\Omega \approx 0$: fall back to linear interpolation instead of returning `nan`.""",
     doc="Great-circle interpolation, shape (len(t), k); linear interpolation when z0, z1 are nearly parallel.",
-    hint="omega = arccos(clamp(<z0, z1> / (|z0| |z1|), -1, 1)); if sin(omega) < 1e-6 use (1 - t) z0 + t z1.",
+    hint="The angle omega between z0 and z1 comes from their cosine (clamp it into [-1, 1] before arccos); "
+         "when sin(omega) is tiny the formula is 0/0: fall back to the straight line.",
 ))
 
 
