@@ -295,20 +295,56 @@ def modes_captured(samples, centres, std):
     return int(nearest[dist < 3 * std].unique().numel())
 
 
+# --------------------------------------------------------------------------- derivations (1.4, 4.4, 7.4, 8.4, 11.4)
+
+
+def reverse_generator():
+    u = sympy.Symbol("u", positive=True)
+    f = u * sympy.log(u)
+    return sympy.simplify(u * f.subs(u, 1 / u))  # -log u: reverse KL, D_KL(Q || P)
+
+
+def tv_optimal_witness():
+    u = sympy.Symbol("u", positive=True)
+    return sympy.sign(u - 1) / 2  # -1/2 where p < q, +1/2 where p > q: a step, flat elsewhere
+
+
+def nonsaturating_generator():
+    u = sympy.Symbol("u", positive=True)
+    g = -sympy.log(u / (1 + u))  # -log D* with D* = u / (1 + u)
+    return sympy.simplify(g - g.subs(u, 1))  # log((1 + u) / (2u)): h(1) = 0, h'' = 1/u^2 - 1/(1+u)^2 > 0
+
+
+def optimal_discriminator_ratio():
+    D, p, q = sympy.symbols("D p q", positive=True)
+    best = sympy.solve(sympy.diff(p * sympy.log(D) + q * sympy.log(1 - D), D), D)[0]  # p / (p + q)
+    u = sympy.Symbol("u", positive=True)
+    return sympy.simplify(best.subs(p, u * q))
+
+
+def conditional_optimal_discriminator(log_p_x_given_y, log_q_x_given_y, log_p_y, log_q_y):
+    # D* = p(y) p(x|y) / (p(y) p(x|y) + q(y) q(x|y)): chapter 8's D* of the two joint densities
+    return torch.sigmoid((log_p_y + log_p_x_given_y) - (log_q_y + log_q_x_given_y))
+
+
 # --------------------------------------------------------------------------- the answer names
 
 SOLUTIONS = {
-    "1.1": kl_bernoulli, "1.2": js_divergence, "1.3": js_second_derivative,
+    "1.1": kl_bernoulli, "1.2": js_divergence, "1.3": js_second_derivative, "1.4": reverse_generator,
     "2.1": lln_estimate, "2.2": second_moment_mc, "2.3": mc_f_divergence,
     "3.1": neyman_conjugate, "3.2": pearson_conjugate, "3.3": tv_conjugate,
     "4.1": optimal_witness_kl, "4.2": bound_linear_witness, "4.3": js_optimal_witness,
+    "4.4": tv_optimal_witness,
     "5.1": vdm_objective, "5.2": activation_reverse_kl, "5.3": tightened_bound,
     "6.1": js_conjugate, "6.2": gan_conjugate_activation, "6.3": gan_activation,
     "7.1": discriminator_loss, "7.2": generator_loss_nonsaturating, "7.3": gradient_ratio,
+    "7.4": nonsaturating_generator,
     "8.1": optimal_discriminator, "8.2": gan_value_at_optimum, "8.3": tv_from_accuracy,
+    "8.4": optimal_discriminator_ratio,
     "9.1": two_diagonals, "9.2": linear_critic_js, "9.3": x_critic,
     "10.1": conv_transpose_output_size, "10.2": make_generator, "10.3": convT_parameters,
     "11.1": one_hot, "11.2": conditional_input, "11.3": conditional_js,
+    "11.4": conditional_optimal_discriminator,
     "12.1": interpolate, "12.2": slerp, "12.3": modes_captured,
 }
 

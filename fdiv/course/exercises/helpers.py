@@ -183,6 +183,22 @@ def symbol(name: str):
     return _CANONICAL[name]
 
 
+def assert_convex_generator(expr, var: str = "u", points: Sequence[float] = (0.01, 0.5, 3.0, 100.0),
+                            strict: bool = True) -> None:
+    """The answer is an f-divergence generator: 0 at u = 1 and convex, its second difference
+    (h(x(1+e)) - 2 h(x) + h(x(1-e))) / (e x)^2 (e = 1e-3) positive at ``points``."""
+    at1 = eval_sympy(expr, var, 1.0)
+    if not abs(at1) <= 1e-10:
+        raise AssertionError(f"a generator vanishes at {var} = 1, yours is {fmt(at1.real)} there")
+    for x in points:
+        e = 1e-3 * x
+        lo, mid, hi = (eval_sympy(expr, var, x + d).real for d in (-e, 0.0, e))
+        second = (hi - 2 * mid + lo) / e ** 2
+        if not (second > 0 if strict else second >= -1e-9):
+            raise AssertionError(f"the second derivative at {var} = {x:g} is about {second:.3g}: not "
+                                 f"{'strictly ' if strict else ''}convex")
+
+
 def eval_sympy(expr, var: str, x: float) -> complex:
     """The value of ``expr`` (a sympy expression of the grader's, or a :class:`SympyAnswer`) at ``var = x``."""
     if isinstance(expr, SympyAnswer):

@@ -162,3 +162,38 @@ def _(expr):
         val = eval_sympy(expr, "u", x).real
         if not val > 0:
             raise AssertionError(f"at u = {fmt(x)} your f''(u) = {fmt(val)} is not positive")
+
+
+# --------------------------------------------------------------------------- 1.4 (derivation)
+
+ex = EXERCISES.add(Exercise(
+    id="1.4", kind="sympy", name="reverse_generator", variable="u",
+    title="Derivation: swapping the arguments of D_f",
+    task=r"""$D_f(P \Vert Q) = \int q\, f(p/q)$ is not symmetric, but swapping $P$ and $Q$ gives another
+$f$-divergence. Show that $D_f(Q \Vert P) = D_{f^\diamond}(P \Vert Q)$ with $f^\diamond(u) = u\, f(1/u)$
+(write $\int p\, f(q/p)$ as $\int q \cdot \frac{p}{q} f\big(\frac{q}{p}\big)$), check that $f^\diamond$ is
+again convex with $f^\diamond(1) = 0$, and return $f^\diamond(u)$ for the KL generator $f(u) = u \log u$
+as a sympy expression in `u`. Which divergence of the library is it?""",
+    doc="Return u f(1/u) for f(u) = u log u, as a sympy expression in u.",
+    hint="Substitute 1/u into f, multiply by u and simplify; then compare with the generators of "
+         "chapter 1's table.",
+))
+
+
+@ex.check("equals u f(1/u) for f(u) = u log u")
+def _(expr):
+    import sympy
+
+    u = symbol("u")
+    assert_sympy_equal(expr, -sympy.log(u), "u", [0.05, 0.5, 1.0, 2.0, 30.0], wrong=[
+        (u * sympy.log(u), "that is f itself: substitute 1/u and multiply by u"),
+        (-sympy.log(u) / u, "that is f(1/u) without the factor u"),
+        (sympy.log(u), "sign error: log(1/u) = -log u"),
+    ])
+
+
+@ex.check("is a generator: 0 at u = 1 and convex on u > 0")
+def _(expr):
+    from ..helpers import assert_convex_generator
+
+    assert_convex_generator(expr, "u")

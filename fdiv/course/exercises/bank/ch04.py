@@ -134,3 +134,43 @@ def _(expr):
     if not abs(big.real - math.log(2) / 2) < 1e-6:
         raise AssertionError(f"as u -> oo, f'(u) should tend to log(2)/2 = {math.log(2) / 2:.6g} (the upper end of "
                              f"dom f*), got {big.real:.6g} at u = 1e15")
+
+
+# --------------------------------------------------------------------------- 4.4 (derivation)
+
+ex = EXERCISES.add(Exercise(
+    id="4.4", kind="sympy", name="tv_optimal_witness", variable="u",
+    title="Derivation: the optimal witness of total variation",
+    task=r"""Total variation has $f(u) = \tfrac12 |u - 1|$. Derive its optimal witness $T^* = f'(u)$ at
+$u = p_X/p_\theta$ (chapter 4), for $u \ne 1$, and return it as a sympy expression in `u`. At $u = 1$ the
+derivative does not exist: which values of $T$ attain the supremum there, and are they inside
+$\mathrm{dom}\, f^* = [-\tfrac12, \tfrac12]$? What does the shape of $T^*$ tell the generator, which follows
+the critic's gradient?""",
+    doc="Return f'(u) of f(u) = |u - 1| / 2 (u != 1), as a sympy expression in u.",
+    hint="Split u > 0 into u < 1 and u > 1 and differentiate each piece; sympy.sign or sympy.Piecewise can "
+         "write the result.",
+))
+
+
+@ex.check("equals f'(u) on both sides of u = 1")
+def _(expr):
+    import sympy
+
+    u = symbol("u")
+    points = [0.05, 0.5, 0.99, 1.01, 2.0, 50.0]
+    assert_sympy_equal(expr, sympy.sign(u - 1) / 2, "u", points, wrong=[
+        (sympy.sign(u - 1), "that is the derivative of |u - 1|: keep the factor 1/2"),
+        ((u - 1) / 2, "that is the derivative of (u - 1)^2 / 4 (or of the inside only): differentiate |u - 1|"),
+        (sympy.Abs(u - 1) / 2, "that is f itself; differentiate it"),
+        (-sympy.sign(u - 1) / 2, "sign error: f increases for u > 1"),
+    ])
+
+
+@ex.check("stays in dom f* = [-1/2, 1/2] (also where it is evaluated at u = 1)")
+def _(expr):
+    from ..helpers import eval_sympy
+
+    for x in (1e-6, 0.3, 1.0, 4.0, 1e6):
+        v = eval_sympy(expr, "u", x)
+        if math.isfinite(v.real) and not -0.5 - 1e-12 <= v.real <= 0.5 + 1e-12:
+            raise AssertionError(f"T*({x:g}) = {v.real:.6g} is outside dom f* = [-1/2, 1/2]")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..core import Exercise, ExerciseList
-from ..helpers import as_tensor, assert_close, assert_number, call, fmt, gradients
+from ..helpers import as_tensor, assert_close, assert_number, assert_sympy_equal, call, fmt, gradients, symbol
 from ..lazy import torch, F
 
 EXERCISES = ExerciseList()
@@ -145,3 +145,43 @@ def _(value):
         (1 / 99, 5e-5, "you computed the inverse ratio (saturating over non-saturating)"),
         (100.0, 0.05, "that is 1/D; with respect to the logit the two gradients are 1 - D and D"),
     ])
+
+
+# --------------------------------------------------------------------------- 7.4 (derivation)
+
+ex = EXERCISES.add(Exercise(
+    id="7.4", kind="sympy", name="nonsaturating_generator", variable="u",
+    title="Derivation: the fixed point of the non-saturating loss",
+    task=r"""The non-saturating generator minimises $-\mathbb{E}_{P_\theta}[\log D(x)]$ instead of
+$\mathbb{E}_{P_\theta}[\log(1 - D(x))]$. Does it still aim at $P_\theta = P_X$? At the optimal discriminator
+$D^* = \frac{p_X}{p_X + p_\theta}$, write the loss as $\mathbb{E}_{P_\theta}\big[g(p_X/p_\theta)\big]$ and find
+the constant $c$ for which $h(u) = g(u) - c$ is an $f$-divergence generator ($h(1) = 0$, $h$ convex). Then
+$-\mathbb{E}_{P_\theta}[\log D^*] = c + D_h(P_X \Vert P_\theta) \ge c$, with equality only at
+$P_\theta = P_X$ ($h$ strictly convex): the same fixed point as the minimax game. Return $h(u)$ as a sympy
+expression in `u`.""",
+    doc="Return h(u) = g(u) - g(1), where -E_Q[log D*] = E_Q[g(p/q)], as a sympy expression in u.",
+    hint="Divide p and q in D* by q: D* is a function of u = p/q alone; take -log of it. The constant is "
+         "the value at u = 1, where P_theta = P_X.",
+))
+
+
+@ex.check("equals -log D* written in u = p/q, minus its value at u = 1")
+def _(expr):
+    import math
+
+    import sympy
+
+    u = symbol("u")
+    assert_sympy_equal(expr, sympy.log((1 + u) / (2 * u)), "u", [0.05, 0.5, 1.0, 2.0, 40.0], wrong=[
+        (sympy.log((1 + u) / u), "that is g itself: subtract its value log 2 at u = 1, so that h(1) = 0"),
+        (sympy.log(2 * u / (1 + u)), "sign error: the loss is -log D*, and D* = u / (1 + u)"),
+        (sympy.log((1 + u) / 2), "that is -log(1 - D*) - log 2, the saturating loss's integrand: use -log D*"),
+        (sympy.log(1 + u) - math.log(2), "-log D* = log(1 + q/p) = log((1 + u) / u): the 1/u is missing"),
+    ])
+
+
+@ex.check("is a generator: 0 at u = 1, strictly convex on u > 0")
+def _(expr):
+    from ..helpers import assert_convex_generator
+
+    assert_convex_generator(expr, "u")

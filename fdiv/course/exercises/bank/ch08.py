@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 
 from ..core import Exercise, ExerciseList
-from ..helpers import as_tensor, assert_close, assert_number, call, fmt
+from ..helpers import as_tensor, assert_close, assert_number, assert_sympy_equal, call, fmt, symbol
 from ..lazy import torch
 
 EXERCISES = ExerciseList()
@@ -136,3 +136,42 @@ def _(value):
 def _(value):
     if not 0 <= value <= 1:
         raise AssertionError(f"D_TV = {fmt(value)} must lie in [0, 1]")
+
+
+# --------------------------------------------------------------------------- 8.4 (derivation)
+
+ex = EXERCISES.add(Exercise(
+    id="8.4", kind="sympy", name="optimal_discriminator_ratio", variable="u",
+    title="Derivation: the optimal discriminator",
+    task=r"""Exercise 8.1 took $D^* = p/(p+q)$ as given; derive it. For fixed densities, $J_{\mathrm{GAN}}$ is the
+integral of $p \log D + q \log(1 - D)$ over $x$, so it is maximised pointwise: for numbers $p, q > 0$ find the
+$D \in (0, 1)$ that maximises $\phi(D) = p \log D + q \log(1 - D)$ (is the stationary point a maximum?).
+Return $D^*$ as a sympy expression in the ratio `u` $= p/q$. What is $D^*$ where $P_\theta = P_X$?""",
+    doc="Return the maximiser of p log D + q log(1 - D) over D in (0, 1), as a sympy expression in u = p/q.",
+    hint="Set phi'(D) = 0 and solve for D; then divide numerator and denominator by q. phi'' tells whether "
+         "it is a maximum.",
+))
+
+
+@ex.check("equals the maximiser of p log D + q log(1 - D), in u = p/q")
+def _(expr):
+    import sympy
+
+    u = symbol("u")
+    assert_sympy_equal(expr, u / (1 + u), "u", [0.01, 0.3, 1.0, 3.0, 100.0], wrong=[
+        (1 / (1 + u), "that is q / (p + q), the probability of 'generated': D* is the probability of 'real'"),
+        (u, "that is p / q itself; D* must lie in (0, 1)"),
+        (u / (1 + u) ** 2, "that is D*(1 - D*), not D*"),
+    ])
+
+
+@ex.check("lies in (0, 1) and is 1/2 where p = q")
+def _(expr):
+    from ..helpers import eval_sympy
+
+    if abs(eval_sympy(expr, "u", 1.0).real - 0.5) > 1e-10:
+        raise AssertionError("where p = q (u = 1) the best discriminator cannot do better than 1/2")
+    for x in (1e-6, 0.2, 5.0, 1e6):
+        v = eval_sympy(expr, "u", x).real
+        if not 0 < v < 1:
+            raise AssertionError(f"D*({x:g}) = {v:.6g} is not a probability in (0, 1)")

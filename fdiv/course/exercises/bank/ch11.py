@@ -135,3 +135,67 @@ def _(value):
         (2 * COND_JS, 1e-4, "that is twice the notes' D_JS (the f-GAN paper's normalisation)"),
         (math.log(2), 1e-4, "log 2 would be two disjoint distributions; P(x|y) and the uniform overlap at x = y"),
     ])
+
+
+# --------------------------------------------------------------------------- 11.4 (derivation)
+
+ex = EXERCISES.add(Exercise(
+    id="11.4", kind="function", name="conditional_optimal_discriminator",
+    signature="(log_p_x_given_y, log_q_x_given_y, log_p_y, log_q_y)",
+    title="Derivation: the optimal conditional discriminator",
+    task=r"""In a conditional GAN the discriminator sees pairs $(x, y)$: real pairs from
+$p(y)\,p_X(x \mid y)$, generated ones from $q(y)\,p_\theta(x \mid y)$, where $q(y)$ is the label distribution
+fed to the generator. Write the value $J(D)$ as an integral over pairs, maximise it pointwise as for $D^*$
+(chapter 8), and derive $D^*(x, y)$. Then write
+`conditional_optimal_discriminator(log_p_x_given_y, log_q_x_given_y, log_p_y, log_q_y)`, returning it
+elementwise from the four log-probabilities (tensors of one shape), stable where they are very negative.
+What does $D^*$ become when the generator is fed the data's label distribution, $q(y) = p(y)$?""",
+    doc="D*(x, y) elementwise from log p(x|y), log q(x|y), log p(y), log q(y); stable for tiny probabilities.",
+    hint="Chapter 8's pointwise argument works on any joint density: which two joint densities does the "
+         "discriminator compare here? Then stay in log space, as in Exercise 8.1.",
+))
+
+
+def _cd_call(fn, *args):
+    out = call(fn, *args)
+    return as_tensor(out, tuple(args[0].shape), what="conditional_optimal_discriminator(...)")
+
+
+def _cd_inputs(seed, shape=(7,)):
+    g = torch.Generator().manual_seed(seed)
+    return [torch.randn(shape, generator=g, dtype=torch.float64) - 2 for _ in range(4)]
+
+
+@ex.check("D* of the joint densities p(y) p(x|y) against q(y) q(x|y)")
+def _(fn):
+    for seed, shape in ((0, (7,)), (1, (2, 3))):
+        lpx, lqx, lpy, lqy = _cd_inputs(seed, shape)
+        got = _cd_call(fn, lpx, lqx, lpy, lqy)
+        want = torch.sigmoid(lpy + lpx - lqy - lqx)
+        if torch.allclose(got, torch.sigmoid(lpx - lqx), atol=1e-9):
+            raise AssertionError("you compare only p(x|y) with q(x|y): the discriminator sees pairs, whose densities "
+                                 "also carry the label probabilities p(y) and q(y)")
+        if torch.allclose(got, 1 - want, atol=1e-9):
+            raise AssertionError("you return the probability of 'generated': D* is the probability of 'real'")
+        assert_close(got, want, lpy + lpx - lqy - lqx, name="log p(y) p(x|y) - log q(y) q(x|y)", rtol=1e-7,
+                     atol=1e-12)
+
+
+@ex.check("with q(y) = p(y) it is the unconditional D* of the conditionals")
+def _(fn):
+    lpx, lqx, lpy, _ = _cd_inputs(2)
+    assert_close(_cd_call(fn, lpx, lqx, lpy, lpy.clone()), torch.sigmoid(lpx - lqx), lpx - lqx,
+                 name="log p(x|y) - log q(x|y)", rtol=1e-7, atol=1e-12)
+
+
+@ex.check("tiny probabilities (log-probabilities near -1000): no 0/0")
+def _(fn):
+    lpx = torch.tensor([-1000.0, -1001.0, -999.0], dtype=torch.float64)
+    lqx = torch.tensor([-1001.0, -1000.0, -1000.0], dtype=torch.float64)
+    lpy = torch.full((3,), -2.0, dtype=torch.float64)
+    lqy = torch.tensor([-1.0, -3.0, -2.0], dtype=torch.float64)
+    got = _cd_call(fn, lpx, lqx, lpy, lqy)
+    if torch.isnan(got).any():
+        raise AssertionError(f"log p(x|y) = {fmt(lpx)}: got {fmt(got)}; exp(-1000) is 0 and 0/0 is nan: stay in "
+                             "log space")
+    assert_close(got, torch.sigmoid(lpy + lpx - lqy - lqx), lpx, name="log p(x|y)", rtol=1e-7)
