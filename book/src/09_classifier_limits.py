@@ -21,7 +21,6 @@ from fdiv.evaluation.modes import mode_metrics
 from fdiv.gan.models import MLPCritic, default_models, generate
 from fdiv.gan.objectives import critic_objective, generator_loss
 from fdiv.core.runtime import fast_profile, seed_everything
-from fdiv.gan.training import train
 
 # tiny networks: one thread is fastest (and polite on shared CPUs)
 torch.set_num_threads(1)
@@ -208,7 +207,7 @@ assert knn > 0.95 and abs(logistic - 0.5) < 0.05
 
 # %%
 ring = get_dataset("ring8")
-PHASE_STEPS = 150 if FAST else 300
+PHASE_STEPS = 300  # a few seconds: the same in both profiles
 rng = seed_everything(0)
 G, V = default_models(ring)
 opt_v = torch.optim.Adam(V.parameters(), lr=1e-3, betas=(0.5, 0.999))
@@ -281,33 +280,48 @@ assert acc_frozen > 0.95
 # %% [markdown]
 # ## Co-evolution
 #
-# Compare with ordinary GAN training, where the two networks take turns for the same number of
-# generator steps (the library's trainer, with the settings of chapter 5). Each time the generator
-# exploits a weakness, the next discriminator steps repair it, so the only stable place for the
-# generator is on the data.
+# Compare with ordinary GAN training: the same networks, optimisers, batches and numbers of steps
+# (300 for each network), but taking turns, one discriminator step and then one generator
+# step. Each time the generator exploits a weakness, the next discriminator steps repair it, so the
+# only stable place for the generator is on the data.
 
 # %%
-res = train(
-    divergence="gan",
-    dataset="ring8",
-    steps=PHASE_STEPS,
-    batch_size=256,
-    lr_g=3e-3,
-    lr_d=3e-3,
-    lr_schedule="cosine",
-    gradient_penalty=0.1,
-    model=dict(hidden=64),
-    seed=0,
-    device="cpu",
-)
-x_coevolved = res.sample(2500, seed=1)
+rng = seed_everything(0)
+G2, V2 = default_models(ring)
+opt_v2 = torch.optim.Adam(V2.parameters(), lr=1e-3, betas=(0.5, 0.999))
+opt_g2 = torch.optim.Adam(G2.parameters(), lr=1e-3, betas=(0.5, 0.999))
+for _ in range(PHASE_STEPS):
+    with torch.no_grad():  # the discriminator's turn
+        fake = G2(torch.randn(256, G2.latent_dim, generator=rng))
+    loss = -critic_objective(gan, V2(ring.sample(256, rng)), V2(fake))
+    opt_v2.zero_grad()
+    loss.backward()
+    opt_v2.step()
+    z = torch.randn(256, G2.latent_dim, generator=rng)  # the generator's turn
+    loss = generator_loss(gan, V2(G2(z)), "nonsaturating")
+    opt_g2.zero_grad()
+    loss.backward()
+    opt_g2.step()
+
+x_coevolved = generate(G2, 2500, seed=1)
 m_coevolved = mode_metrics(x_coevolved, ring)
-print("mode metrics, co-evolving:", {k: round(v, 3) for k, v in m_coevolved.items()})
-print("mode metrics, frozen:     ", {k: round(v, 3) for k, v in m_frozen.items()})
-assert (
-    m_coevolved["modes"] > m_frozen["modes"]
-    and m_coevolved["reverse_kl"] < m_frozen["reverse_kl"]
-)
+acc_coevolved = fresh_accuracy(x_coevolved, 300)
+for name, m, acc in (
+    ("frozen", m_frozen, acc_frozen),
+    ("co-evolving", m_coevolved, acc_coevolved),
+):
+    print(
+        f"{name:12s} modes {m['modes']} / 8, reverse KL {m['reverse_kl']:.2f}, "
+        f"a fresh discriminator's accuracy {acc:.3f}"
+    )
+assert m_coevolved["modes"] > m_frozen["modes"]
+assert m_coevolved["reverse_kl"] < m_frozen["reverse_kl"] and acc_coevolved < acc_frozen
+
+# %% [markdown]
+# After the same budget the co-evolving generator is only part of the way there (a few hundred
+# steps at this learning rate; chapter 5's runs take thousands), but it is on its way: it has
+# found modes the frozen game never reaches, its histogram over the modes is closer to the
+# data's, and a fresh discriminator finds it harder to tell from the data.
 
 # %% tags=["hide-input"]
 fig, axes = plt.subplots(1, 2, figsize=(9.5, 4.2))
