@@ -336,6 +336,20 @@ def test_print_derivation_steps():
     assert "-1/2 if t <= -1" in buf.getvalue()
 
 
+@pytest.mark.parametrize("name", ["kl", "pearson", "total_variation", "ag"])
+def test_derivation_steps_are_numbered_by_the_five_stages_of_chapter_3(name):
+    """`fdiv derive` numbers its lines stage.k, stages 1-5 in order (the chapter's own numbering):
+    the t <= a piece is stage 3 where a = f'(0+) is finite, and absent where it is not."""
+    import re
+    buf = io.StringIO()
+    T.print_derivation(name, file=buf)
+    nums = [tuple(map(int, m)) for m in re.findall(r"^Step (\d)\.(\d+)\. ", buf.getvalue(), re.M)]
+    assert nums and nums == sorted(nums) and nums[0] == (1, 1) and nums[-1][0] == 5
+    assert all(k == 1 or (stage, k - 1) in nums for stage, k in nums)   # 1, 2, ... within a stage
+    assert ((3, 1) in nums) == (name in ("pearson", "total_variation"))
+    assert len(T.STAGES) == 5 and T.derivation_stage("Stationarity f'(u) = t, solved") == 4
+
+
 def test_print_derivation_unknown_name_lists_names():
     with pytest.raises(ValueError, match="kl"):
         T.print_derivation("no_such_divergence", file=io.StringIO())

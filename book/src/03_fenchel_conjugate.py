@@ -192,22 +192,22 @@ print("over u in R:  u* =", v_star, "  f*(t) =", conj_over_R)
 # \sup_{u > 0}\{tu - \tfrac12u^2\} = \begin{cases} 0, & t \le 0,\\ \tfrac12 t^2, & t > 0,\end{cases}
 # $$
 #
-# which differs from $\tfrac12 t^2$ for $t < 0$: at $t = -1$ it is $0$, not $\tfrac12$. The next cell derives it
-# with `fdiv.core.symbolic.derive` and checks it against a brute-force supremum.
+# which differs from $\tfrac12 t^2$ for $t < 0$: at $t = -1$ it is $0$, not $\tfrac12$. The next cell
+# builds both pieces by hand and checks them against a brute-force supremum over a grid of $u > 0$.
 # ```
 
 # %%
-half_square = symbolic.derive(U**2 / 2)
-print("over u > 0:  f*(t) =", symbolic.format_expr(half_square.conjugate))
-assert (
-    sp.simplify(half_square.conjugate - sp.Piecewise((0, T <= 0), (T**2 / 2, True)))
-    == 0
-)
+gap_pos = T * U - U**2 / 2  # u > 0 now
+stationary = sp.solve(sp.diff(gap_pos, U), U)  # u = t, inside u > 0 only when t > 0
+# t <= 0: the gap decreases on u > 0, so the sup is its limit at u -> 0
+at_zero = sp.limit(gap_pos, U, 0, "+")
+half_square = sp.Piecewise((at_zero, T <= 0), (gap_pos.subs(U, T), True))
+print("over u > 0:  u* =", stationary, "for t > 0;  f*(t) =", half_square)
 u_pos = np.linspace(1e-9, 10, 100_001)
 for t in [-2.0, -1.0, 0.0, 1.0, 2.0]:
     brute = (t * u_pos - u_pos**2 / 2).max()
-    assert abs(brute - float(half_square.numeric(t))) < 1e-6
-assert float(half_square.numeric(-1.0)) == 0.0 != (-1.0) ** 2 / 2
+    assert abs(brute - float(half_square.subs(T, t))) < 1e-6
+assert float(half_square.subs(T, -1)) == 0.0 != (-1.0) ** 2 / 2
 
 # %% [markdown]
 # **$f(u) = u \log u$.** On $u > 0$ the gap $tu - u\log u$ has derivative $t - \log u - 1$,
@@ -238,19 +238,20 @@ print("u* =", u_star, "  f*(t) =", kl_conj)
 # %% [markdown]
 # ## Every conjugate, derived step by step
 #
-# `fdiv.core.symbolic.derive` does what we just did by hand, for any convex generator:
+# `fdiv.core.symbolic.derive` does what we just did by hand, for any convex generator, in five
+# steps (the printout below numbers its lines by these steps: 4.2 is the second line of step 4):
 #
-# 1. $g(u) = tu - f(u)$ is concave in $u$ and $g'(u) = t - f'(u)$ with $f'$ non-decreasing;
+# 1. the gap $g(u) = tu - f(u)$ is concave in $u$, with $g'(u) = t - f'(u)$ and $f'$ non-decreasing;
 # 2. the slopes reached inside $u > 0$ run from $a = f'(0^+)$ to $b = f'(\infty)$;
-# 3. for $a < t < b$, solve $f'(u) = t$ for $u^\ast(t) > 0$ and substitute:
-#    $f^\ast(t) = t u^\ast - f(u^\ast)$;
-# 4. for $t \le a$ (when $a$ is finite) $g$ decreases on all of $u > 0$, the supremum sits at
+# 3. for $t \le a$ (when $a$ is finite) $g$ decreases on all of $u > 0$, the supremum sits at
 #    $u \to 0$ and $f^\ast(t) = -f(0^+)$;
+# 4. for $a < t < b$, solve $f'(u) = t$ for $u^\ast(t) > 0$ and substitute:
+#    $f^\ast(t) = t u^\ast - f(u^\ast)$;
 # 5. for $t > b$, $g$ grows without bound and $f^\ast(t) = +\infty$; at $t = b$ the limit
 #    $\lim_{u\to\infty}(bu - f(u))$ decides whether $b$ belongs to the domain.
 #
-# Here is the full derivation for the Pearson $\chi^2$ generator, $f(u) = (u - 1)^2$, where
-# step 4 matters:
+# The two worked examples used steps 1, 2 and 4 ($\tfrac12 u^2$ over $u > 0$ also step 3). Here is
+# the full derivation for the Pearson $\chi^2$ generator, $f(u) = (u - 1)^2$, where step 3 matters:
 
 # %%
 pearson_derivation = tables.print_derivation("pearson")
@@ -309,7 +310,7 @@ for name in [
 # %% [markdown]
 # ## When the supremum sits at $u \to 0$
 #
-# Step 4 produces a *piecewise* conjugate whenever the slope $a = f'(0^+)$ is finite: for
+# Step 3 produces a *piecewise* conjugate whenever the slope $a = f'(0^+)$ is finite: for
 # slopes $t \le a$ no point of $u > 0$ is stationary, the gap keeps growing as $u \to 0$,
 # and $f^\ast(t) = -f(0^+)$ is constant. This happens for Pearson $\chi^2$, total variation,
 # the triangular discrimination and every $\alpha$-divergence with $\alpha > 1$:

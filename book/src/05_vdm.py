@@ -142,8 +142,8 @@ for d in DIVERGENCES:
     )
     assert increasing and inside and consistent, tag(d)
 print(
-    f"all {len(DIVERGENCES)} divergences: sigma_f is increasing, lands in dom f*, and the "
-    "stable f*(sigma_f(v)) agrees with composing f* and sigma_f on v in [-12, 12]"
+    f"all {len(DIVERGENCES)} divergences: sigma_f is increasing, lands in dom f*, "
+    "and the stable f*(sigma_f(v)) agrees with composing f* and sigma_f on [-12, 12]"
 )
 
 # %% tags=["hide-input"]

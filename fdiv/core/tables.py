@@ -16,7 +16,8 @@ import json
 import sys
 from pathlib import Path
 
-__all__ = ["conjugate_table", "print_table", "print_derivation", "table_text", "markdown_table",
+__all__ = ["conjugate_table", "print_table", "print_derivation", "derivation_stage", "STAGES", "table_text",
+           "markdown_table",
            "write_table_file"]
 
 TABLE_FILE = Path(__file__).with_name("conjugate_table.json")
@@ -144,6 +145,31 @@ def _pretty(expr, file) -> str:
     return sympy.pretty(expr, use_unicode="utf" in enc, wrap_line=False)
 
 
+#: The five stages of a derivation (chapter 3 numbers them the same way); each printed step is
+#: numbered "stage.k".
+STAGES = (
+    "the gap g(u) = t u - f(u) is concave",
+    "the slopes reached inside u > 0 run from a = f'(0+) to b = f'(oo)",
+    "t <= a: g decreases, the sup is the limit at u -> 0+",
+    "a < t < b: solve f'(u) = t for u*(t) > 0 and substitute",
+    "t >= b: the sup is the limit as u -> oo (+oo for t > b); the result",
+)
+
+
+def derivation_stage(title: str) -> int:
+    """The stage (1-5 of :data:`STAGES`) of a derivation step, from its title."""
+    t = title.lower()
+    if t.startswith(("slopes reached", "u -> 0+")):
+        return 2
+    if t.startswith("t <= a"):
+        return 3
+    if t.startswith(("stationarity", "no closed-form", "it lies in the range", "substitute", "kink at")):
+        return 4
+    if t.startswith(("f'(oo)", "t = b", "t > b", "result", "domain")):
+        return 5
+    return 1
+
+
 def print_derivation(name, file=None, **params):
     """``fdiv derive NAME``: the step-by-step derivation of f* for a registered divergence.
 
@@ -171,8 +197,11 @@ def print_derivation(name, file=None, **params):
     der = derive(f_expr)
     print(f"Fenchel conjugate of {title}", file=file)
     print("=" * min(78, len(title) + 21), file=file)
-    for i, (head, body) in enumerate(der.steps, 1):
-        print(f"\nStep {i}. {head}", file=file)
+    counts: dict[int, int] = {}
+    for head, body in der.steps:
+        stage = derivation_stage(head)
+        counts[stage] = counts.get(stage, 0) + 1
+        print(f"\nStep {stage}.{counts[stage]}. {head}", file=file)
         if isinstance(body, str):
             print("    " + body, file=file)
         else:
