@@ -26,30 +26,21 @@ import numpy as np
 import sympy as sp
 import torch
 import torch.distributions as td
-import pandas as pd
+from IPython.display import Markdown, display
 
 import fdiv
-from fdiv.core import estimate
-from fdiv.core import symbolic
+from fdiv.core import estimate, symbolic
 from fdiv.core.runtime import seed_everything
 
 # tiny tensors: one thread is fastest, and avoids contention on shared CPUs
 torch.set_num_threads(1)
-pd.set_option("display.max_colwidth", None)  # show formulas in tables in full
 seed_everything(0)
 
 
-def registry():
-    """Every registered divergence, the alpha family at alpha = -1.0, 0.5, 2.0."""
-    return fdiv.every(alphas=(-1.0, 0.5, 2.0))
 
 
-def tag(d):
-    return d.tag  # 'kl', 'alpha(0.5)'
-
-
-DIVERGENCES = registry()
-print(len(DIVERGENCES), "divergences:", ", ".join(tag(d) for d in DIVERGENCES))
+DIVERGENCES = fdiv.every(alphas=(-1.0, 0.5, 2.0))  # the alpha family at a few alphas
+print(len(DIVERGENCES), "divergences:", ", ".join(d.tag for d in DIVERGENCES))
 
 # %% [markdown]
 # ## Definition
@@ -126,8 +117,8 @@ pairs = [(dirichlet.sample(), dirichlet.sample()) for _ in range(60)]
 worst = {}
 for d in DIVERGENCES:
     values = np.array([fdiv.discrete(d, p, q) for p, q in pairs])
-    worst[tag(d)] = (values - d.f_one).min()
-    assert (values >= d.f_one - 1e-12).all(), tag(d)
+    worst[d.tag] = (values - d.f_one).min()
+    assert (values >= d.f_one - 1e-12).all(), d.tag
     # D_f(P||P) = f(1)
     assert abs(fdiv.discrete(d, pairs[0][0], pairs[0][0]) - d.f_one) < 1e-12
 
@@ -174,7 +165,7 @@ def flat_near_one(u):
 p_flat, q_flat = np.array([0.4, 0.6]), np.array([0.5, 0.5])  # ratios 0.8 and 1.2
 d_flat = float((q_flat * flat_near_one(p_flat / q_flat)).sum())
 assert d_flat == 0.0 and not np.allclose(p_flat, q_flat)
-assert min(worst[tag(d)] for d in DIVERGENCES) > 0  # strictly above f(1) for P != Q
+assert min(worst[d.tag] for d in DIVERGENCES) > 0  # strictly above f(1) for P != Q
 print(f"flat generator: D_f = {d_flat} for P = {p_flat}, Q = {q_flat}")
 #
 # ## Divergence is not distance
@@ -277,21 +268,14 @@ print("f'(u) =", f1, "   f''(u) =", f2, "   f(1) =", f_kl.subs(U, 1))
 # kink, for $|u - 1|/2$).
 
 # %%
-rows = []
+rows = ["| divergence | $f(u)$ | $f''(u)$ | $f'' \\ge 0$ |", "|---|---|---|---|"]
 for d in DIVERGENCES:
     check = symbolic.is_convex(d.sympy_f)
-    assert check and check.method == "symbolic", (tag(d), check)
-    rows.append(
-        (
-            tag(d),
-            str(d.sympy_f),
-            str(sp.simplify(sp.diff(d.sympy_f, U, 2))),
-            f"{check.method} proof",
-        )
-    )
-pd.DataFrame(rows, columns=["divergence", "f(u)", "f''(u)", "f'' >= 0"]).set_index(
-    "divergence"
-)
+    assert check and check.method == "symbolic", (d.tag, check)
+    f_tex = symbolic.latex_expr(d.sympy_f)
+    f2_tex = symbolic.latex_expr(sp.simplify(sp.diff(d.sympy_f, U, 2)))
+    rows.append(f"| {d.tag} | ${f_tex}$ | ${f2_tex}$ | {check.method} proof |")
+display(Markdown("\n".join(rows)))
 
 # %% [markdown]
 # (For total variation sympy writes $f''$ with a Dirac delta at $u = 1$: the slope jumps up
@@ -310,7 +294,7 @@ a1 = torch.rand(5000, generator=gen, dtype=torch.float64)
 for d in DIVERGENCES:
     chord = a1 * d.f(u1) + (1 - a1) * d.f(u2)
     graph = d.f(a1 * u1 + (1 - a1) * u2)
-    assert bool((chord >= graph - 1e-9 * (1 + graph.abs())).all()), tag(d)
+    assert bool((chord >= graph - 1e-9 * (1 + graph.abs())).all()), d.tag
 #
 # ## The common divergences
 #
@@ -322,24 +306,21 @@ for d in DIVERGENCES:
 
 # %%
 def fmt(x):
-    return "∞" if x == math.inf else f"{x:.4g}"
+    return "$\\infty$" if x == math.inf else f"{x:.4g}"
 
 
 rows = [
-    (
-        tag(d),
-        d.label,
-        d.f_expr if not d.params else str(d.sympy_f),
-        fmt(d.f_one),
-        fmt(d.f_prime_one),
-        fmt(d.f_at_zero),
-        fmt(d.f_slope_inf),
-    )
-    for d in DIVERGENCES
+    "| name | divergence | $f(u)$ | $f(1)$ | $f'(1)$ | $f(0^+)$ | "
+    "$\\lim f(u)/u$ |",
+    "|---|---|---|---|---|---|---|",
 ]
-pd.DataFrame(
-    rows, columns=["name", "divergence", "f(u)", "f(1)", "f'(1)", "f(0+)", "lim f(u)/u"]
-).set_index("name")
+for d in DIVERGENCES:
+    limits = (d.f_one, d.f_prime_one, d.f_at_zero, d.f_slope_inf)
+    values = " | ".join(fmt(x) for x in limits)
+    f_tex = symbolic.latex_expr(d.sympy_f)
+    label = d.label.replace("||", "‖")  # a | would split the table cell
+    rows.append(f"| {d.tag} | {label} | ${f_tex}$ | {values} |")
+display(Markdown("\n".join(rows)))
 
 # %% [markdown]
 # Four of them deserve a closer look.

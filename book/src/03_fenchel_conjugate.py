@@ -28,13 +28,6 @@ FAST = fast_profile()
 U, T = symbolic.u, symbolic.t  # sympy symbols: u > 0, t real
 
 
-def registry():
-    """Every registered divergence, the alpha family at alpha = -1.0, 0.5, 2.0."""
-    return fdiv.every(alphas=(-1.0, 0.5, 2.0))
-
-
-def tag(d):
-    return d.tag  # 'kl', 'alpha(0.5)'
 
 
 def conj(d, t):
@@ -42,7 +35,7 @@ def conj(d, t):
     return d.conjugate(torch.as_tensor(t, dtype=torch.float64)).numpy()
 
 
-DIVERGENCES = registry()
+DIVERGENCES = fdiv.every(alphas=(-1.0, 0.5, 2.0))  # the alpha family at a few alphas
 
 # %% [markdown]
 # ## Definition
@@ -121,9 +114,9 @@ def interior_grid(d, n=801):
 for d in DIVERGENCES:
     values = conj(d, interior_grid(d))
     scale = 1e-9 * (1 + np.abs(values).max())
-    assert np.all(np.isfinite(values)), tag(d)
-    assert np.all(np.diff(values, 2) >= -scale), f"{tag(d)}: f* not convex"
-    assert np.all(np.diff(values) >= -scale), f"{tag(d)}: f* decreasing"
+    assert np.all(np.isfinite(values)), d.tag
+    assert np.all(np.diff(values, 2) >= -scale), f"{d.tag}: f* not convex"
+    assert np.all(np.diff(values) >= -scale), f"{d.tag}: f* decreasing"
 
 # %% [markdown]
 # **Biconjugation.** If $f$ is convex and lower semi-continuous, conjugating twice gives $f$
@@ -151,8 +144,8 @@ for d in DIVERGENCES:
         domain=d.domain,
         closed=d.domain_closed,
     )
-    biconj_errors[tag(d)] = result.max_error
-    assert result, (tag(d), result.max_error)
+    biconj_errors[d.tag] = result.max_error
+    assert result, (d.tag, result.max_error)
 print(
     f"max |f**(u) - f(u)| / (1 + |f(u)|) over {len(biconj_errors)} generators: "
     f"{max(biconj_errors.values()):.1e}"
@@ -270,17 +263,17 @@ for d in DIVERGENCES:
     if FAST and d.name in SLOW:
         continue
     der = symbolic.derive(d.sympy_f)
-    assert der.domain == d.domain and der.domain_closed == d.domain_closed, tag(d)
+    assert der.domain == d.domain and der.domain_closed == d.domain_closed, d.tag
     low, high = d.domain
     ts = np.linspace(max(low, -6.0), min(high, 6.0), 241)
     # also outside dom f*
     ts = np.concatenate([ts, ts + 0.5 if math.isfinite(high) else ts])
     mine, lib = der.numeric(ts), conj(d, ts)
     finite = np.isfinite(lib)
-    assert np.array_equal(finite, np.isfinite(mine)), tag(d)
+    assert np.array_equal(finite, np.isfinite(mine)), d.tag
     err = np.abs(mine[finite] - lib[finite]) / (1 + np.abs(lib[finite]))
-    assert err.max() < 1e-8, (tag(d), err.max())
-    DERIVED[tag(d)] = der
+    assert err.max() < 1e-8, (d.tag, err.max())
+    DERIVED[d.tag] = der
 
 rows = [
     "| divergence | $f^\\ast(t)$ ($+\\infty$ outside the domain) "
@@ -328,7 +321,7 @@ for d in [
     # flat at -f(0+) for t <= a
     assert math.isfinite(a) and np.allclose(conj(d, [a - 3, a - 1, a]), -f0)
     conjugate = symbolic.latex_expr(der.conjugate)
-    rows.append(f"| {tag(d)} | ${a:g}$ | ${f0:g}$ | ${conjugate}$ |")
+    rows.append(f"| {d.tag} | ${a:g}$ | ${f0:g}$ | ${conjugate}$ |")
 header = "| divergence | $a = f'(0^+)$ | $f(0^+)$ | $f^\\ast(t)$ |\n|---|---|---|---|\n"
 display(Markdown(header + "\n".join(rows)))
 

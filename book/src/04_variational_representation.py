@@ -29,16 +29,9 @@ seed_everything(0)
 FAST = fast_profile()
 
 
-def registry():
-    """Every registered divergence, the alpha family at alpha = -1.0, 0.5, 2.0."""
-    return fdiv.every(alphas=(-1.0, 0.5, 2.0))
 
 
-def tag(d):
-    return d.tag  # 'kl', 'alpha(0.5)'
-
-
-DIVERGENCES = registry()
+DIVERGENCES = fdiv.every(alphas=(-1.0, 0.5, 2.0))  # the alpha family at a few alphas
 
 # %% [markdown]
 # ## Derivation
@@ -101,12 +94,12 @@ def pointwise_check(d, ratios=(0.2, 0.7, 1.6, 4.0)):
         values = ts * r - d.conjugate(ts)
         i = int(torch.argmax(torch.where(torch.isfinite(values), values, -math.inf)))
         assert abs(float(ts[i]) - t_star) < 1e-3, (
-            tag(d),
+            d.tag,
             float(r),
             float(ts[i]),
             t_star,
         )
-        assert abs(float(values[i]) - float(d.f(r))) < 1e-6, tag(d)
+        assert abs(float(values[i]) - float(d.f(r))) < 1e-6, d.tag
 
 
 for d in DIVERGENCES:
@@ -144,14 +137,14 @@ for label, (P, Q) in PAIRS.items():
         exact = fdiv.integrate(d, P, Q)
         if not math.isfinite(exact):
             continue
-        EXACT[label, tag(d)] = exact
+        EXACT[label, d.tag] = exact
         T_star = d.optimal_witness(p / q)
         low, high = d.domain
         # T* takes values in dom f*
-        assert bool(((T_star > low) & (T_star <= high)).all()), tag(d)
+        assert bool(((T_star > low) & (T_star <= high)).all()), d.tag
         assert abs(J_quadrature(d, P, Q, T_star) - exact) < 1e-4 * (1 + abs(exact)), (
             label,
-            tag(d),
+            d.tag,
         )
 print(f"J(T*) = D_f checked for {len(EXACT)} (pair, divergence) combinations")
 
@@ -204,7 +197,7 @@ for d in DIVERGENCES:
             t_rand * u_rand - d.conjugate(t_rand)
             <= d.f(u_rand) + 1e-9 * (1 + d.f(u_rand).abs())
         ).all()
-    ), tag(d)
+    ), d.tag
 
 # %% [markdown]
 # The smallest class, the **constant** witnesses $T(x) = c$, learns nothing:
@@ -217,8 +210,8 @@ for d in DIVERGENCES:
     low, high = d.domain
     cs = torch.linspace(max(low, -10.0), min(high, 10.0), 100_001, dtype=torch.float64)
     values = cs - d.conjugate(cs)
-    CONSTANT_SUP[tag(d)] = float(values[torch.isfinite(values)].max())
-    assert abs(CONSTANT_SUP[tag(d)] - d.f_one) < 1e-6, tag(d)
+    CONSTANT_SUP[d.tag] = float(values[torch.isfinite(values)].max())
+    assert abs(CONSTANT_SUP[d.tag] - d.f_one) < 1e-6, d.tag
 
 # %% [markdown]
 # ```{note}

@@ -40,16 +40,9 @@ FAST = fast_profile()
 DEVICE = default_device()
 
 
-def registry():
-    """Every registered divergence, the alpha family at alpha = 0.5, 2.0."""
-    return fdiv.every(alphas=(0.5, 2.0))
 
 
-def tag(d):
-    return d.name + "".join(f"({k}={v:g})" for k, v in d.params.items())
-
-
-DIVERGENCES = registry()
+DIVERGENCES = fdiv.every(alphas=(0.5, 2.0))  # the alpha family at a few alphas
 
 # %% [markdown]
 # ## The saddle-point objective
@@ -140,7 +133,7 @@ for d in DIVERGENCES:
     consistent = bool(torch.isfinite(stable).all()) and torch.allclose(
         stable[ok], composed[ok], rtol=1e-6, atol=1e-8
     )
-    assert increasing and inside and consistent, tag(d)
+    assert increasing and inside and consistent, d.tag
 print(
     f"all {len(DIVERGENCES)} divergences: sigma_f is increasing, lands in dom f*, "
     "and the stable f*(sigma_f(v)) agrees with composing f* and sigma_f on [-12, 12]"
@@ -356,10 +349,10 @@ for d in BOUNDED:
     bound = d.f_at_zero + d.f_slope_inf
     disjoint = fdiv.discrete(d, [0.5, 0.5, 0.0, 0.0], [0.0, 0.0, 0.5, 0.5])
     print(
-        f"{tag(d):22s} f(0) + f'(inf) = {bound:.4f}   D_f(disjoint) attains it: "
+        f"{d.tag:22s} f(0) + f'(inf) = {bound:.4f}   D_f(disjoint) attains it: "
         f"{math.isclose(disjoint, bound, abs_tol=1e-9)}"
     )
-print("unbounded:", ", ".join(tag(d) for d in DIVERGENCES if d not in BOUNDED))
+print("unbounded:", ", ".join(d.tag for d in DIVERGENCES if d not in BOUNDED))
 
 # %% [markdown]
 # (The GAN's bound is $0$ because its $f$ has $f(1) = -\log 4$ rather than $0$: $D_{\mathrm{GAN}}$ runs
@@ -389,7 +382,7 @@ SETTINGS = dict(
 runs = {}
 for ds_name in DATASETS:
     for d in GAN_DIVERGENCES:
-        runs[ds_name, tag(d)] = train(
+        runs[ds_name, d.tag] = train(
             divergence=d.name, divergence_params=d.params, dataset=ds_name, **SETTINGS
         )
 
@@ -404,14 +397,14 @@ unbounded_runs, diverged = {}, {}
 for ds_name in DATASETS:
     for d in UNBOUNDED:
         try:
-            unbounded_runs[ds_name, tag(d)] = train(
+            unbounded_runs[ds_name, d.tag] = train(
                 divergence=d.name,
                 divergence_params=d.params,
                 dataset=ds_name,
                 **SETTINGS,
             )
         except TrainingDiverged as exc:
-            diverged[ds_name, tag(d)] = exc.step
+            diverged[ds_name, d.tag] = exc.step
 
 # %% tags=["hide-input"]
 cols = len(GAN_DIVERGENCES)
@@ -423,12 +416,12 @@ for r, ds_name in enumerate(DATASETS):
     for c, d in enumerate(GAN_DIVERGENCES):
         ax = axes[r, c]
         plots.plot_samples_2d(
-            runs[ds_name, tag(d)].sample(1000, seed=1), ds, ax, s=2, label=None
+            runs[ds_name, d.tag].sample(1000, seed=1), ds, ax, s=2, label=None
         )
         ax.set_xticks([])
         ax.set_yticks([])
         if r == 0:
-            ax.set_title(tag(d), fontsize="small")
+            ax.set_title(d.tag, fontsize="small")
     axes[r, 0].set_ylabel(ds_name)
 fig.suptitle(
     f"f-GAN samples (red) over the data density, {GAN_STEPS} generator steps each"
@@ -468,7 +461,7 @@ assert len(runs) + len(unbounded_runs) + len(diverged) == len(DATASETS) * (
     len(GAN_DIVERGENCES) + len(UNBOUNDED)
 )
 if not FAST:
-    ring_modes = [runs["ring8", tag(d)].metrics["modes"] for d in GAN_DIVERGENCES]
+    ring_modes = [runs["ring8", d.tag].metrics["modes"] for d in GAN_DIVERGENCES]
     assert sum(m == 8 for m in ring_modes) >= len(ring_modes) // 2, ring_modes
 
 # %% [markdown]
