@@ -226,6 +226,12 @@ def test_plot_helpers(tmp_path):
                              "divergence_estimate": [0.1, 0.2, 0.3]}, true_divergence=0.25)
     plots.save_figure(fig, tmp_path / "c.png")
     assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
+    import math
+
+    import fdiv
+    fig = plots.plot_curves({"step": [1, 2], "divergence_estimate": [-1.5, -1.4]}, divergence=fdiv.get("gan"))
+    lines = {ln.get_label(): ln.get_ydata()[0] for ln in fig.axes[1].lines}
+    assert lines[r"$-\log 4$: $P_\theta = P_X$"] == pytest.approx(-math.log(4))   # the GAN's J at a match
     ax = plots.plot_density_1d("mixture1d", {"fit": (0.0, 2.0), "fit2": torch.distributions.Normal(1.0, 1.0)})
     assert len(ax.lines) == 2
     from fdiv.gan.models import MLPCritic

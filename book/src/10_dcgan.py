@@ -26,6 +26,7 @@ import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
 
+import fdiv
 from fdiv.viz import plots
 from fdiv.gan.conv import Reshape, default_models, format_trace, trace_shapes
 from fdiv.datasets import get_dataset
@@ -252,11 +253,8 @@ fig = plots.plot_curves(
     result.history,
     smooth=10,
     divergence_label=r"critic's $\hat J$ (GAN: $2 D_{JS} - \log 4$)",
+    divergence=fdiv.get("gan"),
 )
-fig.axes[1].axhline(
-    -torch.log(torch.tensor(4.0)).item(), color="k", ls=":", lw=1, label=r"$-\log 4$"
-)
-fig.axes[1].legend(frameon=False)
 plt.show()
 
 # %% [markdown]

@@ -265,7 +265,7 @@ def _write_pictures(res, out: Path, n: int = 2500) -> None:
             ax = plots.plot_density_1d(ds, samples=x, title=title)
     plots.save_figure(ax, out / "samples.png")
     plt.close(ax.figure)
-    fig = plots.plot_curves(res.history, title=title)
+    fig = plots.plot_curves(res.history, title=title, divergence=res.divergence)
     plots.save_figure(fig, out / "curves.png")
     plt.close(fig)
 

@@ -121,10 +121,13 @@ def _finish_plane(ax, bounds, title):
 
 
 def plot_curves(history: Mapping[str, Sequence[float]], axes=None, *, true_divergence: Optional[float] = None,
-                divergence_label: str = "D_f estimate J", title: Optional[str] = None, smooth: int = 1):
+                divergence_label: str = "D_f estimate J", title: Optional[str] = None, smooth: int = 1,
+                divergence=None):
     """Training curves: critic/generator losses (left) and the D_f estimate J (right); returns the Figure.
 
-    ``true_divergence`` draws the exact value as a dashed line; ``smooth`` > 1 applies a moving average.
+    ``true_divergence`` draws the exact value as a dashed line; ``divergence`` (a Divergence) draws
+    J's value at P_theta = P_X, f(1), as a dotted line (0 for a normalised f; -log 4 for the GAN,
+    chapter 6); ``smooth`` > 1 applies a moving average.
     """
     plt = _plt()
     if axes is None:
@@ -152,6 +155,10 @@ def plot_curves(history: Mapping[str, Sequence[float]], axes=None, *, true_diver
         axes[1].plot(s, v, color="C2", label=divergence_label)
     if true_divergence is not None:
         axes[1].axhline(true_divergence, color="k", ls="--", lw=1, label="exact")
+    if divergence is not None:
+        at_match = float(divergence.f_one)
+        name = r"$-\log 4$" if divergence.name == "gan" else f"${at_match:g}$"
+        axes[1].axhline(at_match, color="k", ls=":", lw=1, label=rf"{name}: $P_\theta = P_X$")
     axes[1].set_xlabel("step")
     axes[1].set_ylabel("$J$")
     axes[1].legend(frameon=False)
