@@ -574,9 +574,7 @@ display(Markdown("\n".join(rows)))
 assert latent_runs["mixture latent, K = 50"].generator.latent_mixture == 50
 assert latent_runs["plain Gaussian latent"].generator.latent_mixture == 0
 if not FAST:
-    assert (
-        bridges["mixture latent, K = 50"] < 0.5 * bridges["plain Gaussian latent"]
-    ), bridges
+    assert bridges["mixture latent, K = 50"] < bridges["plain Gaussian latent"], bridges
 
 # %% tags=["hide-input"]
 fig, axes = plt.subplots(1, 2, figsize=(8, 4))
@@ -603,11 +601,14 @@ plt.show()
 
 # %% [markdown]
 # With the plain latent, the points beyond ten standard deviations sit on arcs between the modes;
-# with the mixture latent most of them are gone, and the colours show several components sharing
-# each mode (colours repeat: there are 50 components and 10 colours). At the full budget of `fdiv train` (`python -m bench`, table in the README) the same change
-# takes `ring8` from about 97% to about 99% high quality and `grid25`, whose 25 modes leave a
-# plain generator far more bridges to build, from about 90% to about 96% (means over seeds), with
-# all modes found and the reverse KL near 0.01 either way.
+# with the mixture latent there are fewer of them (the table; in the default profile the cell
+# asserts it), and the colours show several components sharing each mode (colours repeat: there
+# are 50 components and 10 colours). The latent matters beyond the bridges. At the full budget of
+# `fdiv train` on `ring8` (4,000 steps, seeds 0 and 1, measured with `python -m bench`), the
+# mixture latent gives a two-sample accuracy of 0.60 and 0.64 (the next section explains the
+# test) against 0.71 and 0.69 for the plain latent, modes 0.95 and 0.89 of the data's width
+# against 0.78 and 0.82, and 96.5% and 97.8% high quality against 95.4% and 94.4%: it wins on
+# every figure, which is why the trainer uses it.
 
 # %% [markdown]
 # ## Matching the data, not only its modes
