@@ -131,7 +131,7 @@ def test_resolved_defaults():
     from fdiv.datasets import Grid25
     from fdiv.gan.training.recipes import RECIPES
     c = TrainConfig(dataset="grid25").resolved()
-    assert c.steps == Grid25.train_defaults["steps"] == 8000
+    assert c.steps == Grid25.train_defaults["steps"] == 5000
     assert c.batch_size == Grid25.train_defaults["batch_size"] == 128
     assert c.lr_g == RECIPES[("grid25", "*")]["lr_g"] and c.gradient_penalty == 0.1
     assert TrainConfig.from_dict(c.to_dict()) == c
@@ -147,7 +147,7 @@ def test_recipes_name_registered_divergences_and_stack_under_the_user():
     assert (kl.gradient_penalty, kl.steps, kl.lr_d, kl.lr_g) == (1.0, 3000, 4e-3, 1e-3)
     assert kl.model["latent_mixture"] == 50
     gan = TrainConfig(divergence="gan", dataset="ring8").resolved()
-    assert (gan.gradient_penalty, gan.steps, gan.lr_d) == (0.0, 6000, 4e-3)
+    assert (gan.gradient_penalty, gan.steps, gan.lr_d) == (0.0, 4000, 4e-3)
     mine = TrainConfig(divergence="kl", dataset="ring8", gradient_penalty=0.0, steps=10).resolved()
     assert (mine.gradient_penalty, mine.steps, mine.lr_d) == (0.0, 10, 4e-3)
 

@@ -87,7 +87,7 @@ class GaussianMixture2D(Dataset):
 class Ring8(GaussianMixture2D):
     """``ring8``: 8 Gaussians, centres (cos 2 pi i/8, sin 2 pi i/8), std 0.01 (PacGAN)."""
 
-    train_defaults = {**TOY_DEFAULTS, "steps": 6000}
+    train_defaults = {**TOY_DEFAULTS, "steps": 4000}
 
     def __init__(self, labelled: bool = False):
         a = 2 * math.pi * torch.arange(8, dtype=torch.float64) / 8
@@ -97,7 +97,7 @@ class Ring8(GaussianMixture2D):
 class Grid25(GaussianMixture2D):
     """``grid25``: 25 Gaussians, centres {-4,-2,0,2,4}^2, std 0.05 (PacGAN)."""
 
-    train_defaults = {**TOY_DEFAULTS, "steps": 8000, "batch_size": 128}
+    train_defaults = {**TOY_DEFAULTS, "steps": 5000, "batch_size": 128}
 
     def __init__(self, labelled: bool = False):
         g = torch.tensor([-4.0, -2.0, 0.0, 2.0, 4.0])
