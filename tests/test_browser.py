@@ -132,6 +132,9 @@ def built_book(tmp_path_factory):
     config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
     config.setdefault("execute", {})["execute_notebooks"] = "off"
     config.setdefault("sphinx", {}).setdefault("config", {})["mathjax_path"] = "_mathjax/tex-mml-chtml.js"
+    # local extensions are found relative to the config file, which now lives in a temporary folder
+    local = config["sphinx"].get("local_extensions") or {}
+    config["sphinx"]["local_extensions"] = {k: str(ROOT / v) for k, v in local.items()}
     cfg = out / "_config.yml"
     cfg.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     jb = Path(sys.executable).with_name("jupyter-book")
