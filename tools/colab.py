@@ -171,11 +171,17 @@ def requirement(url: str) -> str:
     return f"fdiv @ git+{url}@v{version()}"
 
 
-def colab_notebook(nb: nbformat.NotebookNode, url: str, bib: dict | None = None) -> nbformat.NotebookNode:
-    """The Colab copy of a book notebook: Markdown rendered, the set-up cell pinned."""
+def _build_notebooks():
+    """tools/build_notebooks.py (the set-up cell and the repository URL live there)."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import build_notebooks
 
+    return build_notebooks
+
+
+def colab_notebook(nb: nbformat.NotebookNode, url: str, bib: dict | None = None) -> nbformat.NotebookNode:
+    """The Colab copy of a book notebook: Markdown rendered, the set-up cell pinned."""
+    build_notebooks = _build_notebooks()
     bib = read_bib() if bib is None else bib
     out = copy.deepcopy(nb)
     for cell in out.cells:
@@ -190,10 +196,7 @@ def colab_notebook(nb: nbformat.NotebookNode, url: str, bib: dict | None = None)
 
 def expected() -> dict[Path, str]:
     """{colab/NN.ipynb: its text} for every committed book notebook."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    import build_notebooks
-
-    url, bib = build_notebooks.repository_url(), read_bib()
+    url, bib = _build_notebooks().repository_url(), read_bib()
     return {COLAB / p.name: nbformat.writes(colab_notebook(nbformat.read(p, as_version=4), url, bib)) + "\n"
             for p in sorted(BOOK.glob("[0-9][0-9]_*.ipynb"))}
 

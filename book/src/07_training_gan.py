@@ -538,8 +538,6 @@ if FAST:
 # %%
 from IPython.display import HTML
 
-from fdiv.datasets import get_dataset
-from fdiv.gan.models import default_models
 from fdiv.gan.training.recipes import MIXTURE_LATENT
 from fdiv.viz.animation import TrainingRecorder
 

@@ -80,9 +80,7 @@ def markdown_table(divergences=None) -> str:
     ``every()``); stored rows are used where their generator is unchanged."""
     from fdiv.core.divergences import every
 
-    ds = list(every() if divergences is None else divergences)
-    by_key = {(r["name"], r["key"]): r for r in _stored_rows() if "f_tex" in r}
-    rows = [by_key.get((d.tag, _generator_key(d))) or _row(d) for d in ds]
+    rows = _rows_for(every() if divergences is None else divergences, _stored_rows())
     lines = ["| divergence | $f(u)$ | $f^\\ast(t)$ | $\\operatorname{dom} f^\\ast$ | $\\sigma_f(v)$ |",
              "|---|---|---|---|---|"]
     lines += [f"| {r['name']} | ${r['f_tex']}$ | ${r['f_star_tex']}$ | ${r['domain_tex']}$ | "
@@ -113,8 +111,13 @@ def _table_rows() -> list[dict]:
         return stored
     from fdiv.core.divergences import every
 
+    return _rows_for(every(), stored)
+
+
+def _rows_for(divergences, stored: list[dict]) -> list[dict]:
+    """The row of each divergence: its stored one if the generator is unchanged, else derived now."""
     by_key = {(r["name"], r["key"]): r for r in stored}
-    return [by_key.get((d.tag, _generator_key(d))) or _row(d) for d in every()]
+    return [by_key.get((d.tag, _generator_key(d))) or _row(d) for d in divergences]
 
 
 def table_text(rows: list[dict] | None = None) -> str:

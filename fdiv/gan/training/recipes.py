@@ -51,7 +51,7 @@ MIXTURE_LATENT = dict(latent_dim=5, latent_mixture=50, mixture_scale=0.2, mixtur
 RECIPE_FIELDS = ("steps", "critic_steps", "gradient_penalty", "penalty_kind", "spectral_norm", "lr_g", "lr_d",
                  "model")
 
-#: R1 gradient penalty gamma = 1 (and the steps that fit the time budget with it)
+#: R1 gradient penalty gamma = 1, for the divergences whose critic runs away or saturates
 _SMOOTH_CRITIC = dict(gradient_penalty=1.0)
 
 RECIPES: Dict[Tuple[str, str], Dict[str, Any]] = {
