@@ -172,7 +172,9 @@ def test_divergence_keeps_the_last_good_checkpoint(tmp_path, capsys, monkeypatch
     assert code == 1 and err.count("\n") == 1
     assert "step 8" in err and str(out / "checkpoint.pt") in err
     # the hint names the divergence's recipe, not --resume (which would diverge at step 8 again)
-    assert "recipe of kl on ring8" in err and "critic_steps=1" in err and "gradient_penalty=0" in err
+    from fdiv.gan.training.recipes import recipe
+    gamma = recipe("ring8", "kl")["gradient_penalty"]   # the recipe's own penalty, named in the hint
+    assert "recipe of kl on ring8" in err and "critic_steps=1" in err and f"gradient_penalty={gamma:g}" in err
     assert "--critic-steps 2" in err and "--resume" not in err
     assert json.loads((out / "fdiv-run.json").read_text())["status"] == "diverged"
     assert load_checkpoint(out)["step"] == 5
