@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import re
 import sys
+import tomllib
 from pathlib import Path
 
 import nbformat
@@ -41,9 +42,12 @@ def test_colab_copy_is_plain_markdown_with_a_pinned_install(path):
             m = MYST.search(cell.source)
             assert not m, f"{path.name} cell {i}: MyST left for Colab: {cell.source[m.start():][:80]!r}"
     setup = nb.cells[0].source
-    assert f'"fdiv @ git+https://github.com/fdiv-course/fdiv@v{colab.version()}"' in setup
+    release = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+    assert f'"fdiv @ git+https://github.com/fdiv-course/fdiv@v{release}"' in setup
     assert "[book]" not in setup   # no Jupyter Book or Sphinx for a reader
     book = nbformat.read(ROOT / "book" / path.name, as_version=4)
+    # the notebook the book's download button gives installs the same release
+    assert book.cells[0].source == setup
     assert [c.cell_type for c in nb.cells] == [c.cell_type for c in book.cells]
     assert [c.get("outputs") for c in nb.cells] == [c.get("outputs") for c in book.cells]
 

@@ -1,7 +1,7 @@
 """The install path a reader takes on Colab, rehearsed offline.
 
 Colab starts with torch, ipykernel and the scientific stack but without `fdiv`. The first cell of
-every chapter then runs `%pip install "fdiv[book] @ git+<repository>"`. Here: a fresh virtual
+every chapter then runs `%pip install "fdiv @ git+<repository>@v<release>"`. Here: a fresh virtual
 environment with only torch and a kernel (as Colab has), a clone of this repository standing in
 for the remote one (`git+file://`), and chapter 2 executed top to bottom with its set-up cell
 pointing at that clone. The test passes only if the set-up cell really installed `fdiv` into the
@@ -19,7 +19,7 @@ import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-CHAPTER = ROOT / "book" / "02_sampling.ipynb"
+CHAPTER = ROOT / "colab" / "02_sampling.ipynb"  # what the Colab button opens
 TORCH = os.environ.get("FDIV_TEST_TORCH", "torch==2.13.0")
 
 pytestmark = pytest.mark.slow
@@ -47,7 +47,7 @@ def test_fresh_environment_installs_fdiv_from_the_repository_and_runs_a_chapter(
     nb = nbformat.read(CHAPTER, as_version=4)
     setup = nb.cells[0]
     assert "%pip install" in setup.source and "git+https://" in setup.source
-    url = setup.source.split("git+", 1)[1].split('"', 1)[0]
+    url = setup.source.split("git+", 1)[1].split('"', 1)[0]  # the repository and @v<release>
     # pip wants a host in a git+file URL: git+file://localhost/abs/path
     setup.source = setup.source.replace(f"git+{url}", f"git+file://localhost{clone}")
     for cell in nb.cells:

@@ -53,8 +53,6 @@ SRC = BOOK / "src"
 CONFIG = ROOT / "_config.yml"
 SOLUTIONS = ROOT / "instructor" / "solutions.py"
 
-#: The extra installed by the set-up cell where fdiv is missing (Colab, Binder).
-COLAB_EXTRA = "book"
 #: Tag of the set-up cell: hidden in the HTML book, present in the notebook.
 SETUP_TAGS = ["remove-cell", "fdiv-setup"]
 NBVAL_CHECK_TAG = "nbval-check-output"
@@ -83,15 +81,29 @@ def repository_url(config_path: Path | None = None) -> str:
     return str(url).rstrip("/")
 
 
-def colab_cell_source(url: str, requirement: str | None = None) -> str:
-    """Source of the set-up cell inserted first in every chapter.
+def version() -> str:
+    """This release of fdiv (``project.version`` of pyproject.toml)."""
+    import tomllib
+    pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    return tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["version"]
 
-    ``requirement``: what ``%pip install`` installs where fdiv is missing (default: the ``book`` extra
-    from the repository's default branch)."""
-    requirement = requirement or f"fdiv[{COLAB_EXTRA}] @ git+{url}"
+
+def release_requirement(url: str) -> str:
+    """What the set-up cell installs where fdiv is missing: this release, from its git tag, with
+    no extras (a reader needs neither Jupyter Book nor Sphinx)."""
+    return f"fdiv @ git+{url}@v{version()}"
+
+
+def colab_cell_source(url: str, requirement: str | None = None) -> str:
+    """Source of the set-up cell inserted first in every chapter (lines of at most 88 characters).
+
+    ``requirement``: what ``%pip install`` installs where fdiv is missing (default:
+    :func:`release_requirement`)."""
+    requirement = requirement or release_requirement(url)
     return (
-        "# Set-up. On Colab or Binder this installs the course package `fdiv` from\n"
-        f"# {url} (takes a minute); locally (`make book`, `pip install -e .`) it does nothing.\n"
+        f"# Set-up. On Colab this installs the course package `fdiv` {version()}\n"
+        f"# from {url} (about a minute);\n"
+        "# where fdiv is installed already it does nothing.\n"
         "try:\n"
         "    import fdiv\n"
         "except ImportError:\n"
@@ -99,7 +111,8 @@ def colab_cell_source(url: str, requirement: str | None = None) -> str:
         "    import fdiv\n"
         "from fdiv.core.runtime import default_device, fast_profile\n"
         "\n"
-        "device = default_device()  # the GPU where there is one (Colab: Runtime > Change runtime type)\n"
+        "# the GPU where there is one (Colab: Runtime > Change runtime type)\n"
+        "device = default_device()\n"
         'print(f"device: {device}; fast profile: {fast_profile()}")'
     )
 

@@ -161,16 +161,6 @@ def to_markdown(text: str, bib: dict | None = None) -> str:
 
 # --------------------------------------------------------------------------- notebooks
 
-def version() -> str:
-    import tomllib
-    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
-
-
-def requirement(url: str) -> str:
-    """What the Colab set-up cell installs: this release of fdiv, from its git tag, no extras."""
-    return f"fdiv @ git+{url}@v{version()}"
-
-
 def _build_notebooks():
     """tools/build_notebooks.py (the set-up cell and the repository URL live there)."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -188,7 +178,7 @@ def colab_notebook(nb: nbformat.NotebookNode, url: str, bib: dict | None = None)
         if cell.cell_type == "markdown":
             cell.source = to_markdown(cell.source, bib)
         elif set(build_notebooks.SETUP_TAGS) <= set(cell.metadata.get("tags", [])):
-            cell.source = build_notebooks.colab_cell_source(url, requirement(url))
+            cell.source = build_notebooks.colab_cell_source(url)
     out.metadata.setdefault("fdiv", {})["colab_copy_of"] = "book/" + nb.metadata.get("fdiv", {}).get(
         "generated_from", ["?"])[0].split("/")[-1].replace(".py", ".ipynb")
     return out

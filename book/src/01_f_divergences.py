@@ -36,9 +36,6 @@ from fdiv.core.runtime import seed_everything
 torch.set_num_threads(1)
 seed_everything(0)
 
-
-
-
 DIVERGENCES = fdiv.every(alphas=(-1.0, 0.5, 2.0))  # the alpha family at a few alphas
 print(len(DIVERGENCES), "divergences:", ", ".join(d.tag for d in DIVERGENCES))
 
@@ -167,7 +164,8 @@ d_flat = float((q_flat * flat_near_one(p_flat / q_flat)).sum())
 assert d_flat == 0.0 and not np.allclose(p_flat, q_flat)
 assert min(worst[d.tag] for d in DIVERGENCES) > 0  # strictly above f(1) for P != Q
 print(f"flat generator: D_f = {d_flat} for P = {p_flat}, Q = {q_flat}")
-#
+
+# %% [markdown]
 # ## Divergence is not distance
 #
 # A distance must also be symmetric and satisfy the triangle inequality. Most
@@ -295,7 +293,8 @@ for d in DIVERGENCES:
     chord = a1 * d.f(u1) + (1 - a1) * d.f(u2)
     graph = d.f(a1 * u1 + (1 - a1) * u2)
     assert bool((chord >= graph - 1e-9 * (1 + graph.abs())).all()), d.tag
-#
+
+# %% [markdown]
 # ## The common divergences
 #
 # Different generators give the standard divergences. The registry of the library, with the

@@ -27,9 +27,6 @@ seed_everything(0)
 FAST = fast_profile()
 U, T = symbolic.u, symbolic.t  # sympy symbols: u > 0, t real
 
-
-
-
 def conj(d, t):
     """f*(t) of a library divergence as float64 numpy."""
     return d.conjugate(torch.as_tensor(t, dtype=torch.float64)).numpy()

@@ -28,9 +28,6 @@ pd.set_option("display.max_colwidth", None)  # show formulas in tables in full
 seed_everything(0)
 FAST = fast_profile()
 
-
-
-
 DIVERGENCES = fdiv.every(alphas=(-1.0, 0.5, 2.0))  # the alpha family at a few alphas
 
 # %% [markdown]
@@ -365,7 +362,8 @@ for name in NAMES:
     assert (
         (lin["ratio"] < 0.8) if name == "pearson" else (abs(lin["ratio"] - 1) < 0.1)
     ), lin
-# the strict gap of the restricted class (the note above): linear witnesses on the scale pair
+# the strict gap of the restricted class (the note above):
+# linear witnesses on the scale pair
 kl_lin = row(scale, "kl", "linear")
 assert (
     kl_lin["exact"] > 0.3 and kl_lin["bound"] + 4 * kl_lin["stderr"] < kl_lin["exact"]

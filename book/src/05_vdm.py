@@ -39,9 +39,6 @@ torch.set_num_threads(1)
 FAST = fast_profile()
 DEVICE = default_device()
 
-
-
-
 DIVERGENCES = fdiv.every(alphas=(0.5, 2.0))  # the alpha family at a few alphas
 
 # %% [markdown]

@@ -75,7 +75,7 @@ print("f'(u) =", f1, "   f''(u) =", f2, "   f(1) =", sp.simplify(f_gan.subs(U, 1
 bracket = T * U - f_gan
 u_star = 1 / (sp.exp(-T) - 1)
 assert sp.simplify(sp.diff(bracket, U).subs(U, u_star)) == 0  # stationary
-# substitute with s = e^t in (0, 1), written s = 1/(1 + r) with r > 0 so that sympy knows s < 1
+# substitute s = e^t in (0, 1), written s = 1/(1 + r) with r > 0: sympy then knows s < 1
 r = sp.Symbol("r", positive=True)
 value = sp.simplify(bracket.subs(U, u_star).subs(T, sp.log(1 / (1 + r))))
 assert sp.simplify(value + sp.log(1 - 1 / (1 + r))) == 0  # = -log(1 - e^t)

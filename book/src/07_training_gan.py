@@ -317,19 +317,16 @@ def kl_model_data(mu):  # KL(P_theta || P_X) = D_reverse_kl(P_X || P_theta)
 
 sat = ddmu(lambda mu: expect(mu, log_1m_D_star))
 nonsat = ddmu(lambda mu: expect(mu, -log_D_star))
-print(
-    "saturating gradient     = d/dmu 2 JS:        ",
-    math.isclose(sat, ddmu(lambda m: 2 * js(m)), rel_tol=1e-5),
-)
-print(
-    "non-saturating gradient = d/dmu (KL - 2 JS): ",
-    math.isclose(nonsat, ddmu(lambda m: kl_model_data(m) - 2 * js(m)), rel_tol=1e-5),
-)
-print(
-    "both objectives are flat at P_theta = P_X (mu = 0):",
-    abs(ddmu(lambda m: 2 * js(m), at=0.0)) < 1e-6
-    and abs(ddmu(lambda m: kl_model_data(m) - 2 * js(m), at=0.0)) < 1e-6,
-)
+two_js = ddmu(lambda m: 2 * js(m))
+kl_minus_2js = ddmu(lambda m: kl_model_data(m) - 2 * js(m))
+print(f"saturating gradient     {sat:+.6f}   d/dmu 2 JS        {two_js:+.6f}")
+print(f"non-saturating gradient {nonsat:+.6f}   d/dmu (KL - 2 JS) {kl_minus_2js:+.6f}")
+flat_js = ddmu(lambda m: 2 * js(m), at=0.0)
+flat_ns = ddmu(lambda m: kl_model_data(m) - 2 * js(m), at=0.0)
+print(f"slopes at P_theta = P_X (mu = 0): {flat_js:+.1e}, {flat_ns:+.1e}")
+assert math.isclose(sat, two_js, rel_tol=1e-5)
+assert math.isclose(nonsat, kl_minus_2js, rel_tol=1e-5)
+assert abs(flat_js) < 1e-6 and abs(flat_ns) < 1e-6
 
 # %% [markdown]
 # The argument says that a discriminator that is *too strong*, one that rejects the generated

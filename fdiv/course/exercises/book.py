@@ -102,14 +102,34 @@ def _solutions_module(solutions: ModuleType | str | Path | None) -> ModuleType:
     return solutions if isinstance(solutions, ModuleType) else load_solutions(solutions)
 
 
+CODE_WIDTH = 88  # the longest code line a chapter shows (tests/test_book_style.py)
+
+
+def _def_line(name: str, signature: str) -> str:
+    """``def name(signature):``, its parameters on a line of their own where it is too long."""
+    line = f"def {name}{signature}:"
+    if len(line) <= CODE_WIDTH:
+        return line
+    params = signature.strip()[1:-1].strip()
+    return f"def {name}(\n    {params}\n):"
+
+
+def _docstring(doc: str) -> str:
+    """A docstring indented by four spaces, its lines wrapped to the code width."""
+    lines = []
+    for paragraph in doc.splitlines():
+        lines += textwrap.wrap(paragraph, CODE_WIDTH - 4, break_long_words=False,
+                               break_on_hyphens=False) or [""]
+    if len(lines) == 1 and len(lines[0]) <= CODE_WIDTH - 10:
+        return f'    """{lines[0]}"""'
+    body = textwrap.indent("\n".join(lines), "    ")
+    return f'    """\n{body}\n    """'
+
+
 def skeleton(ex: Exercise) -> str:
     """The code cell the student fills in."""
-    doc = ex.doc.strip() or ex.title
-    if "\n" in doc:
-        doc = doc + "\n"
-    doc = textwrap.indent(f'"""{doc}"""', "    ").lstrip()
-    return (f"def {ex.name}{ex.signature}:\n"
-            f"    {doc}\n"
+    return (f"{_def_line(ex.name, ex.signature)}\n"
+            f"{_docstring(ex.doc.strip() or ex.title)}\n"
             f"    # Exercise {ex.id}: replace the next line with your code\n"
             f"    raise NotImplementedError(\"Exercise {ex.id}\")")
 
