@@ -8,9 +8,14 @@ local bundle (npm package ``mathjax@3``, installed by ``make test`` / ``.ci/run`
 * the math was typeset by MathJax (``mjx-container`` elements, no MathJax errors, no raw
   ``\\(``, ``\\[`` or ``$$`` left in the text);
 * every ``<img>`` loaded (``naturalWidth > 0``, checked by a small script injected in the page);
+* in a window 1280 pixels wide, no code cell or display equation is wider than the article
+  column (it would need a horizontal scrollbar, or be clipped);
 * no cell output shows an error or a traceback.
 
-A screenshot of each page is kept in ``_build/browser/`` (or ``$FDIV_SCREENSHOTS``).
+A screenshot of each page is kept in ``_build/browser/`` (or ``$FDIV_SCREENSHOTS``), and the first
+chapter of each part is opened a second time with the reader's system in dark mode
+(``prefers-color-scheme: dark``): the theme must follow it, the checks above must still pass, and
+its screenshot is kept as ``*_dark.png``.
 Skipped where Chromium or the MathJax bundle is missing, except in CI (``CI`` set), where
 that is a failure: ``.ci/run`` installs both.
 """
@@ -63,7 +68,26 @@ window.addEventListener('load', function () {
                    .map(function (i) { return i.getAttribute('src'); });
   document.body.setAttribute('data-fdiv-images', String(imgs.length));
   document.body.setAttribute('data-fdiv-broken', JSON.stringify(broken));
-  function done(state) { document.body.setAttribute('data-fdiv-mathjax', state); }
+  function overflowing() {  // code blocks and display math wider than the article column
+    var found = [];
+    document.querySelectorAll('div.cell_input pre, div.cell_output pre').forEach(function (p) {
+      if (p.scrollWidth > p.clientWidth + 1) {
+        var longest = p.textContent.split('\\n').sort(function (a, b) { return b.length - a.length; })[0];
+        found.push('code (' + longest.length + ' characters): ' + longest.slice(0, 70));
+      }
+    });
+    document.querySelectorAll('mjx-container[display="true"]').forEach(function (c) {
+      var math = c.firstElementChild;
+      if (math && math.getBoundingClientRect().width > c.getBoundingClientRect().width + 1) {
+        found.push('display math: ' + (c.textContent || '').slice(0, 70));
+      }
+    });
+    return found;
+  }
+  function done(state) {
+    document.body.setAttribute('data-fdiv-overflow', JSON.stringify(overflowing()));
+    document.body.setAttribute('data-fdiv-mathjax', state);
+  }
   if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
     MathJax.startup.promise.then(function () { done('done'); },
                                  function (e) { done('error: ' + e); });
@@ -176,10 +200,16 @@ def _pages() -> list[str]:
     return [f"{f}.html" for f in files]
 
 
-def _open(chromium: str, url: str, shot: Path) -> str:
+def _first_of_each_part() -> list[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    return [f"{part['chapters'][0]['file']}.html" for part in toc.get("parts", []) if part.get("numbered")]
+
+
+def _open(chromium: str, url: str, shot: Path, dark: bool = False) -> str:
     with tempfile.TemporaryDirectory(prefix="fdiv-chromium-") as profile:
         cmd = [
             chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+            *(["--force-dark-mode"] if dark else []),  # prefers-color-scheme: dark
             "--disable-background-networking", "--disable-component-update", "--no-first-run",
             "--disable-extensions", "--hide-scrollbars", "--mute-audio",
             f"--user-data-dir={profile}", "--window-size=1280,1600", "--virtual-time-budget=10000",
@@ -192,11 +222,24 @@ def _open(chromium: str, url: str, shot: Path) -> str:
 
 @pytest.mark.parametrize("page", _pages())
 def test_page_renders(built_book, server, page):
+    _check_page(built_book, server, page)
+
+
+@pytest.mark.parametrize("page", _first_of_each_part())
+def test_page_renders_in_dark_mode(built_book, server, page):
+    dom = _check_page(built_book, server, page, dark=True)
+    html_tag = re.search(r"<html[^>]*>", dom).group(0)
+    assert 'data-theme="dark"' in html_tag, f"{page}: the theme did not follow dark mode: {html_tag}"
+
+
+def _check_page(built_book, server, page: str, dark: bool = False) -> str:
     chromium, html = built_book
     assert (html / page).exists(), f"{page} was not built"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    shot = SCREENSHOTS / (page.replace("/", "_").removesuffix(".html") + ".png")
-    dom = _open(chromium, f"{server}/{page}", shot)
+    shot = SCREENSHOTS / (page.replace("/", "_").removesuffix(".html") + ("_dark" if dark else "") + ".png")
+    dom = _open(chromium, f"{server}/{page}", shot, dark=dark)
+    if not dark:
+        assert 'data-theme="light"' in re.search(r"<html[^>]*>", dom).group(0), f"{page}: not light"
     parsed = _Page()
     parsed.feed(dom)
     body = parsed.body
@@ -204,6 +247,10 @@ def test_page_renders(built_book, server, page):
     assert body.get("data-fdiv-images") is not None, f"{page}: the page did not finish loading"
     broken = json.loads(body.get("data-fdiv-broken", "[]"))
     assert not broken, f"{page}: images that did not load: {broken}"
+
+    # the window is 1280 pixels wide: 88-column code and the display math must fit (_static/fdiv.css)
+    overflow = json.loads(body.get("data-fdiv-overflow", "null"))
+    assert overflow == [], f"{page}: wider than the page, with a scrollbar or clipped: {overflow}"
 
     source = (html / page).read_text(encoding="utf-8")
     has_math = 'class="math' in source
@@ -225,3 +272,4 @@ def test_page_renders(built_book, server, page):
     assert not parsed.error_outputs, f"{page}: error output: {parsed.error_outputs[0][:500]}"
     assert "Traceback (most recent call last)" not in dom, f"{page}: a traceback is shown"
     assert shot.exists() and shot.stat().st_size > 10_000, f"{page}: no screenshot"
+    return dom

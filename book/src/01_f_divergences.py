@@ -20,6 +20,7 @@
 # %%
 import itertools
 import math
+import textwrap
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -37,7 +38,8 @@ torch.set_num_threads(1)
 seed_everything(0)
 
 DIVERGENCES = fdiv.every(alphas=(-1.0, 0.5, 2.0))  # the alpha family at a few alphas
-print(len(DIVERGENCES), "divergences:", ", ".join(d.tag for d in DIVERGENCES))
+names = ", ".join(d.tag for d in DIVERGENCES)
+print(textwrap.fill(f"{len(DIVERGENCES)} divergences: {names}", 88))
 
 # %% [markdown]
 # ## Definition
@@ -120,10 +122,9 @@ for d in DIVERGENCES:
     assert abs(fdiv.discrete(d, pairs[0][0], pairs[0][0]) - d.f_one) < 1e-12
 
 # %% tags=["nbval-check-output"]
-print(
-    "min over 60 pairs of D_f(P||Q) - f(1) is >= 0 for",
-    ", ".join(k for k, v in worst.items() if v >= 0),
-)
+non_negative = ", ".join(k for k, v in worst.items() if v >= 0)
+line = f"min over 60 pairs of D_f(P||Q) - f(1) is >= 0 for {non_negative}"
+print(textwrap.fill(line, 88))
 
 # %% [markdown]
 # The step that started the argument, $\mathbb{E}_{P_\theta}[p_X/p_\theta] = 1$, checked exactly on

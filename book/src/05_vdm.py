@@ -50,9 +50,12 @@ DIVERGENCES = fdiv.every(alphas=(0.5, 2.0))  # the alpha family at a few alphas
 # $\phi$, because $g_\theta(z)$ *is* a sample of $P_\theta$. The result is the VDM objective
 #
 # $$
-# J(\theta, w) = \mathbb{E}_{x \sim P_X}[T_w(x)] - \mathbb{E}_{z \sim \mathcal N(0, I)}\big[f^\ast\big(T_w(g_\theta(z))\big)\big],
-# \qquad
+# \begin{gathered}
+# J(\theta, w) = \mathbb{E}_{x \sim P_X}[T_w(x)]
+#   - \mathbb{E}_{z \sim \mathcal N(0, I)}\big[f^\ast\big(T_w(g_\theta(z))\big)\big],
+# \\
 # \theta^\ast, w^\ast = \arg\min_\theta \max_w J(\theta, w).
+# \end{gathered}
 # $$
 #
 # For fixed $\theta$, maximising over $w$ tightens the lower bound $J \le D_f(P_X \Vert P_\theta)$;
@@ -132,7 +135,7 @@ for d in DIVERGENCES:
     )
     assert increasing and inside and consistent, d.tag
 print(
-    f"all {len(DIVERGENCES)} divergences: sigma_f is increasing, lands in dom f*, "
+    f"all {len(DIVERGENCES)} divergences: sigma_f is increasing, lands in dom f*,\n"
     "and the stable f*(sigma_f(v)) agrees with composing f* and sigma_f on [-12, 12]"
 )
 
@@ -345,10 +348,8 @@ BOUNDED = [d for d in DIVERGENCES if math.isfinite(d.f_at_zero + d.f_slope_inf)]
 for d in BOUNDED:
     bound = d.f_at_zero + d.f_slope_inf
     disjoint = fdiv.discrete(d, [0.5, 0.5, 0.0, 0.0], [0.0, 0.0, 0.5, 0.5])
-    print(
-        f"{d.tag:22s} f(0) + f'(inf) = {bound:.4f}   D_f(disjoint) attains it: "
-        f"{math.isclose(disjoint, bound, abs_tol=1e-9)}"
-    )
+    print(f"{d.tag:22s} f(0) + f'(inf) = {bound:.4f}   D_f(disjoint) = {disjoint:.4f}")
+    assert math.isclose(disjoint, bound, abs_tol=1e-9), d.tag
 print("unbounded:", ", ".join(d.tag for d in DIVERGENCES if d not in BOUNDED))
 
 # %% [markdown]
@@ -684,7 +685,14 @@ if not FAST:
 # smooth. The cell runs the recipe once without the penalty and once with it.
 
 # %%
-print("recipe for kl on ring8:", recipe("ring8", "kl"))
+print("recipe for kl on ring8:")
+for key, value in recipe("ring8", "kl").items():
+    if isinstance(value, dict):  # the model's settings, one per line
+        print(f"  {key}:")
+        for k, v in value.items():
+            print(f"    {k} = {v}")
+    else:
+        print(f"  {key} = {value}")
 KL_STEPS = 100 if FAST else None
 stabiliser = {}
 for gamma in (0.0, None):  # None: the recipe's gamma = 1

@@ -56,9 +56,11 @@ print("f'(u) =", f1, "   f''(u) =", f2, "   f(1) =", sp.simplify(f_gan.subs(U, 1
 # bracket:
 #
 # $$
+# \begin{aligned}
 # t - \log u - 1 + \log(u + 1) + 1 = 0
-# \quad\Longleftrightarrow\quad \log\frac{u+1}{u} = -t
-# \quad\Longleftrightarrow\quad u^\ast = \frac{1}{e^{-t} - 1}.
+# &\quad\Longleftrightarrow\quad \log\frac{u+1}{u} = -t \\
+# &\quad\Longleftrightarrow\quad u^\ast = \frac{1}{e^{-t} - 1}.
+# \end{aligned}
 # $$
 #
 # The stationary point is a positive number only when $e^{-t} > 1$, i.e. $t < 0$; for
@@ -114,8 +116,10 @@ assert np.all(np.isinf(derived[~inside])) and np.all(np.isinf(library[~inside]))
 # $v \to -\infty$. With the **discriminator** $D_w(x) = \sigma(V_w(x)) \in (0, 1)$ the witness is
 #
 # $$
-# T_w(x) = \sigma_f(V_w(x)) = \log D_w(x), \qquad
-# f^\ast(T_w(x)) = -\log\big(1 - e^{\log D_w(x)}\big) = -\log\big(1 - D_w(x)\big).
+# \begin{aligned}
+# T_w(x) &= \sigma_f(V_w(x)) = \log D_w(x), \\
+# f^\ast(T_w(x)) &= -\log\big(1 - e^{\log D_w(x)}\big) = -\log\big(1 - D_w(x)\big).
+# \end{aligned}
 # $$
 
 # %%
@@ -203,10 +207,9 @@ assert all(abs(J - values[0]) < 1e-6 for J in values)
 assert all(torch.allclose(g, grads[0], atol=1e-6) for g in grads)
 
 # %% tags=["nbval-check-output"]
-print(
-    "J_GAN: VDM form = notes' form = -(BCE_real + BCE_fake):",
-    all(abs(J - values[0]) < 1e-6 for J in values),
-)
+print("J_GAN: VDM form, notes' form, -(BCE_real + BCE_fake):")
+print("  ", ",  ".join(f"{J:.5f}" for J in values))
+assert all(abs(J - values[0]) < 1e-6 for J in values)
 
 # %% [markdown]
 # The forms are equal as mathematics, not as floating-point programs. With a confident
@@ -324,7 +327,7 @@ assert abs(fdiv.discrete("gan", [0.5, 0.5, 0, 0], [0, 0, 0.5, 0.5])) < 1e-12
 # %% tags=["nbval-check-output"]
 print(
     f"f_GAN(1) = {gan.f_one:.6f} = -2 log 2;  D_GAN(P||P) = "
-    f"{fdiv.discrete('gan', p8, p8):.6f};  "
+    f"{fdiv.discrete('gan', p8, p8):.6f};\n"
     "disjoint supports: D_GAN = "
     f"{round(fdiv.discrete('gan', [0.5, 0.5, 0, 0], [0, 0, 0.5, 0.5]), 6) + 0.0:.6f}"
 )

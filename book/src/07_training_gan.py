@@ -5,9 +5,12 @@
 # Chapter 6 specialised the VDM saddle point to the GAN: with $D_w(x) = \sigma(V_w(x))$,
 #
 # $$
+# \begin{gathered}
 # J_{\mathrm{GAN}}(\theta, w) = \mathbb{E}_{x \sim P_X}[\log D_w(x)]
 #   + \mathbb{E}_{z \sim \mathcal{N}(0, I)}[\log(1 - D_w(g_\theta(z)))],
-# \qquad \min_\theta \max_w J_{\mathrm{GAN}}(\theta, w).
+# \\
+# \min_\theta \max_w J_{\mathrm{GAN}}(\theta, w).
+# \end{gathered}
 # $$
 #
 # This chapter is about solving that problem with gradients. We write out the two updates, work
@@ -64,14 +67,12 @@ D_real, D_fake = torch.sigmoid(v_real), torch.sigmoid(v_fake)
 
 J_formula = torch.log(D_real).mean() + torch.log(1 - D_fake).mean()
 LG_formula = torch.log(1 - D_fake).mean()
-print(
-    "critic objective = mean log D(x) + mean log(1 - D(x_hat)):",
-    torch.allclose(critic_objective(gan, v_real, v_fake), J_formula, atol=1e-5),
-)
-print(
-    "minimax generator loss = mean log(1 - D(x_hat)):",
-    torch.allclose(generator_loss(gan, v_fake, "minimax"), LG_formula, atol=1e-5),
-)
+J_library = critic_objective(gan, v_real, v_fake)
+LG_library = generator_loss(gan, v_fake, "minimax")
+print(f"critic objective:       library {J_library:.5f}   formula {J_formula:.5f}")
+print(f"minimax generator loss: library {LG_library:.5f}   formula {LG_formula:.5f}")
+assert torch.allclose(J_library, J_formula, atol=1e-5)
+assert torch.allclose(LG_library, LG_formula, atol=1e-5)
 
 # %% [markdown]
 # ## The optimal discriminator
@@ -98,10 +99,11 @@ print(
 
 # %% tags=["nbval-check-output"]
 r = torch.logspace(-3, 3, 61, dtype=torch.float64)
-print(
-    "T* = f'(r) = log(r / (1 + r)) = log D*:",
-    torch.allclose(gan.optimal_witness(r), torch.log(r / (1 + r))),
-)
+T_star, log_D_star = gan.optimal_witness(r), torch.log(r / (1 + r))
+for i in (0, 30, 60):  # r = 0.001, 1, 1000
+    print(f"r = {r[i]:8.3f}:  T* = f'(r) = {T_star[i]:.6f}", end="   ")
+    print(f"log D* = {log_D_star[i]:.6f}")
+assert torch.allclose(T_star, log_D_star)
 
 # %% [markdown]
 # Now a discriminator that has to *learn* $D^\ast$ from samples. The data are
@@ -224,11 +226,15 @@ for mode in ("minimax", "nonsaturating"):
     (gv,) = torch.autograd.grad(generator_loss(gan, v, mode), v)
     grads[mode] = B * gv  # the loss is a mean over the batch
 D_v = torch.sigmoid(v.detach())
-print("saturating:     dl/dv = -D      ", torch.allclose(grads["minimax"], -D_v))
-print(
-    "non-saturating: dl/dv = -(1 - D)",
-    torch.allclose(grads["nonsaturating"], -(1 - D_v)),
-)
+sat, nonsat = grads["minimax"], grads["nonsaturating"]
+print("dl/dv at        saturating (-D)          non-saturating (D - 1)")
+for i in (0, 90, 180):  # v = -9, 0, 9
+    print(
+        f"v = {round(v[i].item()):+d}      {sat[i]:+.4f} ({-D_v[i]:+.4f})"
+        f"        {nonsat[i]:+.4f} ({D_v[i] - 1:+.4f})"
+    )
+assert torch.allclose(grads["minimax"], -D_v)
+assert torch.allclose(grads["nonsaturating"], -(1 - D_v))
 
 # %% tags=["hide-input"]
 fig, ax = plt.subplots(figsize=(6, 3.2))
@@ -270,11 +276,14 @@ plt.show()
 # ({cite:t}`goodfellow2014gan` for the first, {cite:t}`arjovsky2017towards` for the second)
 #
 # $$
+# \begin{aligned}
 # \nabla_\theta \mathbb{E}_{P_\theta}[\log(1 - D^\ast)] \big|_{\theta_0}
-#   = \nabla_\theta \, 2 D_{\mathrm{JS}}(P_X \Vert P_\theta) \big|_{\theta_0},
-# \qquad
+#   &= \nabla_\theta \, 2 D_{\mathrm{JS}}(P_X \Vert P_\theta) \big|_{\theta_0},
+# \\
 # \nabla_\theta \mathbb{E}_{P_\theta}[-\log D^\ast] \big|_{\theta_0}
-#   = \nabla_\theta \bigl[ D_{\mathrm{KL}}(P_\theta \Vert P_X) - 2 D_{\mathrm{JS}}(P_X \Vert P_\theta) \bigr] \big|_{\theta_0}.
+#   &= \nabla_\theta \bigl[ D_{\mathrm{KL}}(P_\theta \Vert P_X)
+#   - 2 D_{\mathrm{JS}}(P_X \Vert P_\theta) \bigr] \big|_{\theta_0}.
+# \end{aligned}
 # $$
 #
 # So the non-saturating generator follows a reverse-KL-minus-JS objective, not the saddle point.
@@ -507,7 +516,8 @@ for label, m in stab.items():
     )
 display(Markdown("\n".join(rows)))
 best = min(stab, key=lambda k: stab[k]["two_sample_accuracy"])
-print(f"after {STAB_STEPS} steps, closest to the data by the two-sample test: {best}")
+print(f"after {STAB_STEPS} steps, closest to the data by the two-sample test:")
+print(f"  {best}")
 if FAST:
     print("fast profile: 50 steps, far from converged; the book runs 1,000")
 

@@ -177,7 +177,7 @@ J_logreg = float(objectives.critic_objective(gan, v_lr_real, v_lr_fake))
 assert abs(J_logreg - J_MAX) < 0.01
 print(
     f"logistic regression: coefficients {logreg.coef_[0].round(3)} (true "
-    f"{true_coef.round(3)}), "
+    f"{true_coef.round(3)}),\n"
     f"intercept {logreg.intercept_[0]:.3f} (true {true_intercept:.3f}); held-out J_GAN "
     f"= {J_logreg:.4f}"
 )

@@ -10,6 +10,7 @@
 
 # %%
 import math
+import textwrap
 
 import matplotlib.pyplot as plt
 import torch
@@ -162,8 +163,8 @@ assert 0.70 < line_acc < 0.75 and all(J < -math.log(4) for J in J_line)
 assert (D_lin - 0.5).abs().max() < 0.1
 print(f"accuracy of the line x + y = 0.2: {line_acc:.1%}")
 print(
-    f"its J_GAN at steepness 0.5 ... 20: {', '.join(f'{J:.3f}' for J in J_line)}"
-    f"  (the constant 1/2 scores -log 4 = {-math.log(4):.3f})"
+    f"its J_GAN at steepness 0.5 ... 20: {', '.join(f'{J:.3f}' for J in J_line)}\n"
+    f"(the constant 1/2 scores -log 4 = {-math.log(4):.3f})"
 )
 print(
     f"trained linear discriminator: D between {D_lin.min():.3f} and {D_lin.max():.3f}"
@@ -237,10 +238,8 @@ print(
     f"frozen discriminator's mean D on generated points: {fooled:.3f}   (1 = "
     "completely fooled)"
 )
-print(
-    "mode metrics of the generated points:",
-    {k: round(v, 3) for k, v in m_frozen.items()},
-)
+print("mode metrics of the generated points:")
+print(textwrap.fill(", ".join(f"{k} {v:.3g}" for k, v in m_frozen.items()), 88))
 assert fooled > 0.9 and m_frozen["modes"] <= 2 and m_frozen["reverse_kl"] > 1.0
 
 # %% [markdown]

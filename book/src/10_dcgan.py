@@ -11,9 +11,12 @@
 # only in reverse:
 #
 # $$
-# z \in \mathbb R^k \;\xrightarrow{\text{linear + reshape}}\; \text{small map, many channels}
-# \;\xrightarrow{\text{transposed convolutions}}\; \text{larger maps, fewer channels}
-# \;\xrightarrow{\tanh}\; \hat x \in [-1, 1]^{C \times H \times W}.
+# \begin{aligned}
+# z \in \mathbb R^k
+#   &\;\xrightarrow{\text{linear + reshape}}\; \text{small map, many channels} \\
+#   &\;\xrightarrow{\text{transposed convolutions}}\; \text{larger maps, fewer channels} \\
+#   &\;\xrightarrow{\tanh}\; \hat x \in [-1, 1]^{C \times H \times W}.
+# \end{aligned}
 # $$
 #
 # The discriminator mirrors it: ordinary strided convolutions shrink the image to a small map,
@@ -87,7 +90,8 @@ x = torch.randn(2, 5, 8, 8, generator=g, dtype=torch.float64)
 y = torch.randn(2, 3, 4, 4, generator=g, dtype=torch.float64)
 lhs = (F.conv2d(x, w, stride=2, padding=1) * y).sum()  # <C x, y>
 rhs = (x * F.conv_transpose2d(y, w, stride=2, padding=1)).sum()  # <x, C^T y>
-print("<conv(x), y> = <x, conv_transpose(y)>:", torch.allclose(lhs, rhs))
+print(f"<conv(x), y> = {lhs:.10f}   <x, conv_transpose(y)> = {rhs:.10f}")
+assert torch.allclose(lhs, rhs)
 
 # %% [markdown]
 # The sizes follow from the scattering picture. With input size $H_{\mathrm{in}}$ (dilation 1), an

@@ -130,7 +130,7 @@ plt.show()
 
 # %%
 print(
-    f"class accuracy of generated digits: {m['class_accuracy']:.3f}   "
+    f"class accuracy of generated digits: {m['class_accuracy']:.3f}\n"
     f"judge's accuracy on real held-out digits: {m['real_accuracy']:.3f}   "
     f"ratio: {m['accuracy_ratio']:.3f}"
 )

@@ -7,6 +7,7 @@
 
 # %%
 import math
+import textwrap
 
 import torch
 import torch.distributions as td
@@ -81,7 +82,7 @@ d_gan, d_js = fdiv.integrate("gan", P, Q), fdiv.integrate("js", P, Q)
 assert abs(d_gan - (2 * d_js - 2 * math.log(2))) < 1e-9  # chapter 6
 
 # %% tags=["nbval-check-output"]
-print("J(T*) = D_f for:", ", ".join(checked))
+print(textwrap.fill("J(T*) = D_f for: " + ", ".join(checked), 88))
 print(f"D_GAN = {d_gan:.6f} = 2 D_JS - 2 log 2 = {2 * d_js - 2 * math.log(2):.6f}")
 
 # %% [markdown]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 from pathlib import Path
 
 __all__ = ["conjugate_table", "print_table", "print_derivation", "derivation_stage", "STAGES", "table_text",
@@ -205,8 +206,8 @@ def print_derivation(name, file=None, **params):
         stage = derivation_stage(head)
         counts[stage] = counts.get(stage, 0) + 1
         print(f"\nStep {stage}.{counts[stage]}. {head}", file=file)
-        if isinstance(body, str):
-            print("    " + body, file=file)
+        if isinstance(body, str):  # prose: wrapped to the book's 88 columns
+            print(textwrap.fill(body, 88, initial_indent="    ", subsequent_indent="    "), file=file)
         else:
             text = _pretty(body, file)
             print("\n".join("    " + ln for ln in text.splitlines()), file=file)
