@@ -12,8 +12,9 @@ Colab and Jupyter render CommonMark, not MyST, so each Markdown cell is rewritte
 * ``{cite:p}`key``` becomes "(Author et al., Year)", ``{cite:t}`` "Author et al. (Year)" (from
   book/references.bib); ``{bibliography}`` the list of references; other roles their plain text.
 
-The set-up cell installs the release this notebook belongs to, ``fdiv @ git+URL@vVERSION`` (the git
-tag of pyproject.toml's version), with no extra: a reader needs neither Jupyter Book nor Sphinx.
+The set-up cell is the book notebook's own (tools/build_notebooks.py): it installs the release
+the notebook belongs to, ``fdiv @ git+URL@vVERSION`` (the git tag of pyproject.toml's version), with
+no extra: a reader needs neither Jupyter Book nor Sphinx.
 Outputs are the book notebook's (fast profile).  The HTML book keeps its directives, and its launch
 buttons point here (book/_ext/colab_launch.py).
 
@@ -161,24 +162,14 @@ def to_markdown(text: str, bib: dict | None = None) -> str:
 
 # --------------------------------------------------------------------------- notebooks
 
-def _build_notebooks():
-    """tools/build_notebooks.py (the set-up cell and the repository URL live there)."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    import build_notebooks
-
-    return build_notebooks
-
-
-def colab_notebook(nb: nbformat.NotebookNode, url: str, bib: dict | None = None) -> nbformat.NotebookNode:
-    """The Colab copy of a book notebook: Markdown rendered, the set-up cell pinned."""
-    build_notebooks = _build_notebooks()
+def colab_notebook(nb: nbformat.NotebookNode, bib: dict | None = None) -> nbformat.NotebookNode:
+    """The Colab copy of a book notebook: Markdown rendered (the set-up cell, which installs the
+    pinned release, is the book's own)."""
     bib = read_bib() if bib is None else bib
     out = copy.deepcopy(nb)
     for cell in out.cells:
-        if cell.cell_type == "markdown":
+        if cell.cell_type == "markdown":  # the set-up cell already installs the pinned release
             cell.source = to_markdown(cell.source, bib)
-        elif set(build_notebooks.SETUP_TAGS) <= set(cell.metadata.get("tags", [])):
-            cell.source = build_notebooks.colab_cell_source(url)
     out.metadata.setdefault("fdiv", {})["colab_copy_of"] = "book/" + nb.metadata.get("fdiv", {}).get(
         "generated_from", ["?"])[0].split("/")[-1].replace(".py", ".ipynb")
     return out
@@ -186,8 +177,8 @@ def colab_notebook(nb: nbformat.NotebookNode, url: str, bib: dict | None = None)
 
 def expected() -> dict[Path, str]:
     """{colab/NN.ipynb: its text} for every committed book notebook."""
-    url, bib = _build_notebooks().repository_url(), read_bib()
-    return {COLAB / p.name: nbformat.writes(colab_notebook(nbformat.read(p, as_version=4), url, bib)) + "\n"
+    bib = read_bib()
+    return {COLAB / p.name: nbformat.writes(colab_notebook(nbformat.read(p, as_version=4), bib)) + "\n"
             for p in sorted(BOOK.glob("[0-9][0-9]_*.ipynb"))}
 
 
