@@ -226,15 +226,15 @@ for mode in ("minimax", "nonsaturating"):
     (gv,) = torch.autograd.grad(generator_loss(gan, v, mode), v)
     grads[mode] = B * gv  # the loss is a mean over the batch
 D_v = torch.sigmoid(v.detach())
-sat, nonsat = grads["minimax"], grads["nonsaturating"]
+dl_sat, dl_nonsat = grads["minimax"], grads["nonsaturating"]
 print("dl/dv at        saturating (-D)          non-saturating (D - 1)")
 for i in (0, 90, 180):  # v = -9, 0, 9
     print(
-        f"v = {round(v[i].item()):+d}      {sat[i]:+.4f} ({-D_v[i]:+.4f})"
-        f"        {nonsat[i]:+.4f} ({D_v[i] - 1:+.4f})"
+        f"v = {round(v[i].item()):+d}      {dl_sat[i]:+.4f} ({-D_v[i]:+.4f})"
+        f"        {dl_nonsat[i]:+.4f} ({D_v[i] - 1:+.4f})"
     )
-assert torch.allclose(grads["minimax"], -D_v)
-assert torch.allclose(grads["nonsaturating"], -(1 - D_v))
+assert torch.allclose(dl_sat, -D_v)
+assert torch.allclose(dl_nonsat, -(1 - D_v))
 
 # %% tags=["hide-input"]
 fig, ax = plt.subplots(figsize=(6, 3.2))
