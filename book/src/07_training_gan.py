@@ -332,10 +332,11 @@ print(f"saturating gradient     {sat:+.6f}   d/dmu 2 JS        {two_js:+.6f}")
 print(f"non-saturating gradient {nonsat:+.6f}   d/dmu (KL - 2 JS) {kl_minus_2js:+.6f}")
 flat_js = ddmu(lambda m: 2 * js(m), at=0.0)
 flat_ns = ddmu(lambda m: kl_model_data(m) - 2 * js(m), at=0.0)
-print(f"slopes at P_theta = P_X (mu = 0): {flat_js:+.1e}, {flat_ns:+.1e}")
 assert math.isclose(sat, two_js, rel_tol=1e-5)
 assert math.isclose(nonsat, kl_minus_2js, rel_tol=1e-5)
 assert abs(flat_js) < 1e-6 and abs(flat_ns) < 1e-6
+# at mu = 0 both slopes are zero up to round-off, whose digits differ between CPUs
+print("slopes at P_theta = P_X (mu = 0): both below 1e-6 in size (zero up to round-off)")
 
 # %% [markdown]
 # The argument says that a discriminator that is *too strong*, one that rejects the generated
