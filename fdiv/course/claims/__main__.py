@@ -1,0 +1,69 @@
+"""``python -m fdiv.course.claims [NAME ...] [--seeds ci|book|all] [--record FILE] [--list]``.
+
+Runs the claims (default: every one) on their seeds in the default profile, prints one verdict line
+each and the figures' ranges, writes the sweep to FILE with the machine it ran on (``--record``:
+only a run of every claim on every seed, so the record stays complete), and exits 1 when a claim fails.
+``make test-claims`` runs it on every seed and writes ``fdiv/course/claims/record.json``.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from fdiv.core.files import atomic_write_json
+from fdiv.course.claims.base import machine, sweep
+from fdiv.course.claims.registry import CLAIMS, get
+
+
+def _seeds(claim, which: str):
+    if which == "ci":
+        return claim.ci_seeds or claim.seeds
+    if which == "book":
+        return claim.book_seeds or claim.seeds
+    return claim.seeds
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m fdiv.course.claims", description=__doc__.split("\n\n")[1])
+    p.add_argument("names", nargs="*", metavar="NAME", help="claims to run (default: all)")
+    p.add_argument("--seeds", choices=("ci", "book", "all"), default="all")
+    p.add_argument("--record", metavar="FILE", help="write the sweep and the machine to FILE (JSON)")
+    p.add_argument("--workers", type=int, default=None, help="processes (default: one per core)")
+    p.add_argument("--list", action="store_true", help="list the claims and exit")
+    args = p.parse_args(argv)
+    if args.list:
+        for c in CLAIMS.values():
+            print(f"ch{c.chapter}  {c.name:32s} {c.promise}: {c.statement}")
+        return 0
+    try:
+        claims = [get(n) for n in args.names] or list(CLAIMS.values())
+    except ValueError as exc:
+        p.error(str(exc))
+    if args.record and (args.seeds != "all" or args.names):
+        p.error("--record needs every claim on every seed (no NAME, --seeds all)")
+    failed, record = [], {"machine": machine(), "claims": {}}
+    record["machine"]["threads"] = 1  # each seed runs in a process of its own with one torch thread
+    for claim in claims:
+        t0 = time.perf_counter()
+        result = sweep(claim, _seeds(claim, args.seeds), workers=args.workers, progress=False)
+        seconds = time.perf_counter() - t0
+        print(f"{result.verdict_line()}  [{seconds:.0f} s]", flush=True)
+        for key, r in result.ranges().items():
+            print(f"    {key:40s} mean {r['mean']:10.4g}  min {r['min']:10.4g}  max {r['max']:10.4g}")
+        record["claims"][claim.name] = {**result.to_json(), "seconds": round(seconds, 1)}
+        if not result.holds:
+            failed.append(claim.name)
+    if args.record:
+        record["date"] = time.strftime("%Y-%m-%d")
+        atomic_write_json(args.record, record)
+        print(f"wrote {args.record}")
+    if failed:
+        print(f"FAILED: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    print(f"{len(claims)} claims hold")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

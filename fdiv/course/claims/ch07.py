@@ -1,0 +1,4 @@
+"""Claims of chapter 07."""
+from __future__ import annotations
+
+CLAIMS: list = []

@@ -1,0 +1,4 @@
+"""Claims of chapter 09."""
+from __future__ import annotations
+
+CLAIMS: list = []

@@ -1,0 +1,4 @@
+"""Claims of chapter 10."""
+from __future__ import annotations
+
+CLAIMS: list = []

@@ -1,0 +1,110 @@
+"""The claims the chapters assert about training, run over the seeds they promise.
+
+CI runs each claim on its ``ci_seeds`` (a documented subset where all five seeds cost too much;
+``python -m fdiv.course.claims --list`` shows them); ``make test-claims`` runs every seed
+(``FDIV_CLAIM_SEEDS=all`` here does the same inside pytest).  The first tests check the machinery:
+a claim made false fails, a subset that fails proves the full claim false, the same seed gives the same
+figures in a child process as here, and the committed record is complete, fresh and holds.
+"""
+from __future__ import annotations
+
+import math
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from fdiv.course import claims
+from fdiv.course.claims import Claim, Sweep
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED_SET = os.environ.get("FDIV_CLAIM_SEEDS", "ci")
+
+
+def _toy(quorum=None, seeds=(0, 1, 2, 3, 4), bad=()):
+    return Claim("toy", "00", "the seed is not bad.", lambda s, fast: {"seed": s, "x": float(s) ** 2},
+                 lambda f: f["seed"] not in bad, seeds=seeds, quorum=quorum)
+
+
+def test_every_seed_claim_fails_on_one_bad_seed():
+    ok = claims.sweep(_toy(), progress=False, workers=1)
+    assert ok.holds and ok.check() is ok
+    bad = claims.sweep(_toy(bad=(3,)), progress=False, workers=1)
+    assert not bad.holds and bad.failed == (3,)
+    with pytest.raises(AssertionError, match=r"toy: FAILS on 4 of 5 seeds .*failed on seed 3"):
+        bad.check()
+
+
+def test_quorum_allows_that_many_failures_and_subsets_are_necessary_conditions():
+    c = _toy(quorum=3, bad=(1, 4))
+    assert c.allowed_failures == 2 and claims.sweep(c, progress=False, workers=1).holds
+    assert not claims.sweep(_toy(quorum=3, bad=(0, 1, 4)), progress=False, workers=1).holds
+    # a subset passes while at most 2 of its seeds fail; one with 3 failures refutes the claim
+    assert claims.sweep(_toy(quorum=3, bad=(0, 1)), (0, 1), progress=False, workers=1).holds
+    assert not claims.sweep(_toy(quorum=3, bad=(0, 1, 2)), (0, 1, 2), progress=False, workers=1).holds
+
+
+def test_ranges_leave_out_nan_and_report_it():
+    s = Sweep(_toy(), {0: {"a": 1.0}, 1: {"a": 3.0}, 2: {"a": math.nan}})
+    r = s.ranges()["a"]
+    assert (r["mean"], r["min"], r["max"], r["missing"]) == (2.0, 1.0, 3.0, 1) and r["std"] == 1.0
+
+
+def test_figures_must_be_flat_and_json_safe():
+    c = Claim("nested", "00", "", lambda s, fast: {"a": [1, 2]}, lambda f: True)
+    with pytest.raises(TypeError, match="flat dict"):
+        claims.run_one(c, 0)
+
+
+def test_every_registered_claim_is_well_formed():
+    assert claims.names(), "no claims registered"
+    for c in claims.CLAIMS.values():
+        assert re.fullmatch(r"\d\d", c.chapter) and c.statement.endswith(".")
+        assert 1 <= c.needed <= len(c.seeds) and set(c.seeds) == set(claims.SEEDS)
+        for subset in (c.ci_seeds, c.book_seeds):
+            assert subset is None or set(subset) <= set(c.seeds)
+
+
+def test_a_chapter_that_asserts_training_uses_its_claims():
+    """Each claim is verified by the chapter it belongs to, and nowhere else."""
+    for c in claims.CLAIMS.values():
+        src = next((ROOT / "book" / "src").glob(f"{c.chapter}_*.py")).read_text()
+        assert f'"{c.name}"' in src, f"chapter {c.chapter} never verifies {c.name}"
+
+
+def test_the_record_is_complete_fresh_and_holds():
+    record = claims.read_record()
+    assert record.get("machine", {}).get("torch"), "record.json names no machine"
+    for name, c in claims.CLAIMS.items():
+        rec = claims.recorded(name)
+        assert rec is not None, f"{name}: no record, or a stale one (run make test-claims)"
+        assert sorted(rec.rows) == sorted(c.seeds) and not rec.fast
+        assert rec.holds, rec.verdict_line()
+
+
+def _seeds(c: Claim):
+    return c.seeds if SEED_SET == "all" else (c.ci_seeds or c.seeds)
+
+
+@pytest.mark.claims
+@pytest.mark.parametrize("name", claims.names())
+def test_claim_holds(name):
+    c = claims.get(name)
+    claims.sweep(c, _seeds(c), progress=False).check()
+
+
+@pytest.mark.claims
+def test_same_seed_same_figures_in_a_child_process():
+    """A claim's figures depend on the seed only: here (one thread) and in a worker process alike."""
+    import torch
+
+    c = claims.get("vdm_fit_matches_exact")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        here = claims.run_one(c, 3)
+    finally:
+        torch.set_num_threads(threads)
+    there = claims.sweep(c, (3,), workers=2, progress=False)
+    assert there.rows[3] == here
