@@ -27,12 +27,13 @@ NBVAL := $(NBVAL_ENV) FDIV_FAST=1 $(PY) -m pytest --nbval-lax --nbval-current-en
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install book test test-lib test-notebooks lint notebooks notebooks-check student bench mathjax clean
+.PHONY: help install book test test-lib test-notebooks test-claims lint notebooks notebooks-check student bench mathjax clean
 
 help:
 	@echo "make book        build the book into _build/html (executes every chapter; warnings are errors)"
 	@echo "make test        run every test: import layers (lint-imports), library, exercises, packaging,"
 	@echo "                 notebooks (nbval), browser"
+	@echo "make test-claims every claim the chapters assert, on every seed it promises; records the sweep"
 	@echo "make lint        check the import layers of pyproject.toml (lint-imports)"
 	@echo "make notebooks   regenerate book/*.ipynb from book/src and store fast-profile outputs"
 	@echo "make student     the chapter notebooks without reference solutions, in $(STUDENT_DIR)/"
@@ -93,6 +94,13 @@ test: $(STAMP)
 # The architecture: the layer and independence contracts of pyproject.toml.
 lint: $(STAMP)
 	$(VENV)/bin/lint-imports
+
+# The claims the chapters assert about training (fdiv/course/claims), each on every seed it
+# promises, in parallel processes; writes the sweep the chapters quote (record.json) and fails when
+# a claim does not hold. `make test` runs each claim on its CI subset (tests/test_claims.py).
+CLAIMS_RECORD ?= fdiv/course/claims/record.json
+test-claims: $(STAMP)
+	$(PY) -m fdiv.course.claims --record $(CLAIMS_RECORD)
 
 test-lib: $(STAMP)
 	$(PY) -m pytest tests $(PYTEST_ARGS)

@@ -88,7 +88,7 @@ def _seeds(c: Claim):
 
 
 @pytest.mark.claims
-@pytest.mark.parametrize("name", claims.names())
+@pytest.mark.parametrize("name", [n for n, c in claims.CLAIMS.items() if c.asserted])
 def test_claim_holds(name):
     c = claims.get(name)
     claims.sweep(c, _seeds(c), progress=False).check()

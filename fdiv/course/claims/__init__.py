@@ -14,7 +14,7 @@ from fdiv.course.claims.base import SEEDS, Claim, Sweep, machine, run_one, sweep
 from fdiv.course.claims.registry import CLAIMS, RECORD, for_chapter, get, names, read_record, recorded
 
 __all__ = ["SEEDS", "Claim", "Sweep", "CLAIMS", "RECORD", "get", "names", "for_chapter", "recorded",
-           "read_record", "sweep", "run_one", "machine", "verify", "table"]
+           "read_record", "sweep", "run_one", "machine", "verify", "table", "cell"]
 
 
 def verify(name: str, seeds: Optional[Sequence[int]] = None, *, fast: Optional[bool] = None,
@@ -36,6 +36,11 @@ def verify(name: str, seeds: Optional[Sequence[int]] = None, *, fast: Optional[b
         seeds = tuple(seeds)[:1]
     result = sweep(claim, seeds, fast=fast, workers=workers, progress=progress)
     return result if fast else result.check()
+
+
+def cell(result: Sweep, key: str, fmt: str) -> str:
+    """Figure ``key`` of ``result`` as ``mean (min to max)`` over its seeds, in format ``fmt``."""
+    return _cell(result.ranges().get(key), fmt)
 
 
 def _cell(stats, fmt: str) -> str:

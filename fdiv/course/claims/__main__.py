@@ -49,8 +49,10 @@ def main(argv=None) -> int:
         result = sweep(claim, _seeds(claim, args.seeds), workers=args.workers, progress=False)
         seconds = time.perf_counter() - t0
         print(f"{result.verdict_line()}  [{seconds:.0f} s]", flush=True)
-        for key, r in result.ranges().items():
-            print(f"    {key:40s} mean {r['mean']:10.4g}  min {r['min']:10.4g}  max {r['max']:10.4g}")
+        ranges = result.ranges()
+        for key, r in ranges.items():
+            per_seed = " ".join(f"{f[key]:.4g}" for f in result.rows.values())
+            print(f"    {key:36s} mean {r['mean']:9.4g}  min {r['min']:9.4g}  max {r['max']:9.4g}  [{per_seed}]")
         record["claims"][claim.name] = {**result.to_json(), "seconds": round(seconds, 1)}
         if not result.holds:
             failed.append(claim.name)

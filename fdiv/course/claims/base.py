@@ -5,8 +5,10 @@ A seeded GAN run is chaotic: another CPU, torch build or GPU takes another path 
 several seeds.  A :class:`Claim` is
 
 * ``measure(seed, fast)``: one run of the experiment, returning its figures (a flat dict of numbers,
-  booleans or short strings; ``fast`` is the fast profile's shorter version);
-* ``holds(figures)``: the verdict on one seed;
+  booleans or short strings; ``fast`` is the fast profile's shorter version), or ``(figures, extras)``
+  where ``extras`` is what a chapter draws (samples, say): kept by the sweep, never recorded;
+* ``holds(figures)``: the verdict on one seed (``None``: a figure the book shows over the seeds
+  without asserting anything about it);
 * ``seeds`` and ``quorum``: the promise, "holds on at least ``quorum`` of ``seeds``" (all of them by
   default).  A subset of ``m`` seeds passes when it fails on at most ``len(seeds) - quorum`` of
   them, so a failing subset proves the full claim false.
@@ -40,13 +42,18 @@ class Claim:
     chapter: str
     statement: str
     measure: Callable[[int, bool], Figures]
-    holds: Callable[[Figures], bool]
+    holds: Optional[Callable[[Figures], bool]]
     settings: Mapping[str, Any] = field(default_factory=dict)
     seeds: Tuple[int, ...] = SEEDS
     quorum: Optional[int] = None
     ci_seeds: Optional[Tuple[int, ...]] = None
     book_seeds: Optional[Tuple[int, ...]] = None
     seconds: float = 0.0  # measured cost of one seed in the default profile, one CPU thread
+
+    @property
+    def asserted(self) -> bool:
+        """False for a figure shown without a verdict (``holds`` is None)."""
+        return self.holds is not None
 
     @property
     def needed(self) -> int:
@@ -60,6 +67,8 @@ class Claim:
     @property
     def promise(self) -> str:
         n = len(self.seeds)
+        if not self.asserted:
+            return f"shown over seeds {_seed_range(self.seeds)}, not asserted"
         who = "every seed" if self.needed == n else f"at least {self.needed} of {n} seeds"
         return f"{who} of {_seed_range(self.seeds)}"
 
@@ -88,9 +97,12 @@ class Sweep:
     claim: Claim
     rows: Dict[int, Figures]
     fast: bool = False
+    extras: Dict[int, Any] = field(default_factory=dict)
 
     @property
     def verdicts(self) -> Dict[int, bool]:
+        if not self.claim.asserted:
+            return {s: True for s in self.rows}
         return {s: bool(self.claim.holds(f)) for s, f in self.rows.items()}
 
     @property
@@ -120,6 +132,8 @@ class Sweep:
     def verdict_line(self) -> str:
         """One line: how many seeds hold, against the promise."""
         n, ok = len(self.rows), len(self.rows) - len(self.failed)
+        if not self.claim.asserted:
+            return f"{self.claim.name}: shown over {n} seeds ({_seed_range(list(self.rows))}), not asserted"
         state = "holds" if self.holds else "FAILS"
         failed = f"; failed on seed {', '.join(map(str, self.failed))}" if self.failed else ""
         return (f"{self.claim.name}: {state} on {ok} of {n} seeds ({_seed_range(list(self.rows))}){failed}"
@@ -139,12 +153,17 @@ class Sweep:
 
 
 def run_one(claim: Claim, seed: int, fast: bool = False) -> Figures:
-    """``claim.measure(seed, fast)``, checked to be a flat dict of JSON-safe figures."""
-    figures = claim.measure(seed, fast)
+    """The figures of ``claim.measure(seed, fast)``, checked to be a flat dict of JSON-safe values."""
+    return _measured(claim, seed, fast)[0]
+
+
+def _measured(claim: Claim, seed: int, fast: bool) -> Tuple[Figures, Any]:
+    out = claim.measure(seed, fast)
+    figures, extras = out if isinstance(out, tuple) else (out, None)
     if not isinstance(figures, dict) or not all(isinstance(v, (int, float, bool, str)) for v in figures.values()):
         raise TypeError(f"claim {claim.name!r} measured {figures!r}; figures are a flat dict of numbers, "
                         "booleans or strings")
-    return figures
+    return figures, extras
 
 
 def _one_thread() -> None:
@@ -153,10 +172,10 @@ def _one_thread() -> None:
     torch.set_num_threads(1)
 
 
-def _in_child(name: str, seed: int, fast: bool) -> Figures:
+def _in_child(name: str, seed: int, fast: bool) -> Tuple[Figures, Any]:
     from fdiv.course.claims.registry import get
 
-    return run_one(get(name), seed, fast)
+    return _measured(get(name), seed, fast)
 
 
 def _workers(n_seeds: int, workers: Optional[int]) -> int:
@@ -185,10 +204,10 @@ def sweep(claim: Claim, seeds: Optional[Sequence[int]] = None, *, fast: bool = F
     n = _workers(len(seeds), workers)
     bar = tqdm(total=len(seeds), desc=claim.name, unit="seed",
                disable=not (show_progress() if progress is None else progress))
-    rows: Dict[int, Figures] = {}
+    rows: Dict[int, Tuple[Figures, Any]] = {}
     if n == 1 or not _registered(claim):
         for s in seeds:
-            rows[s] = run_one(claim, s, fast)
+            rows[s] = _measured(claim, s, fast)
             bar.update()
     else:
         import multiprocessing as mp
@@ -199,7 +218,8 @@ def sweep(claim: Claim, seeds: Optional[Sequence[int]] = None, *, fast: bool = F
                 rows[futures[fut]] = fut.result()
                 bar.update()
     bar.close()
-    return Sweep(claim, {s: rows[s] for s in seeds}, fast)
+    return Sweep(claim, {s: rows[s][0] for s in seeds}, fast,
+                 {s: rows[s][1] for s in seeds if rows[s][1] is not None})
 
 
 def _registered(claim: Claim) -> bool:
