@@ -51,6 +51,7 @@ __all__ = ["World", "ProcessLost", "ENV_TIMEOUT", "DEFAULT_TIMEOUT_S", "env_worl
 
 ENV_TIMEOUT = "FDIV_DIST_TIMEOUT"
 DEFAULT_TIMEOUT_S = 300.0
+_LOST: List[bool] = []  # set once this process has lost a peer: its process group is then left alone
 
 
 class ProcessLost(RuntimeError):
@@ -58,10 +59,14 @@ class ProcessLost(RuntimeError):
 
     def __init__(self, rank: int, step: Optional[int], cause: BaseException):
         self.rank, self.step = rank, step
+        _LOST.append(True)
         at = f" at step {step}" if step is not None else ""
+        try:
+            limit = f"{timeout().total_seconds():g}"
+        except ValueError:
+            limit = os.environ.get(ENV_TIMEOUT, "")
         super().__init__(f"rank {rank} lost another process of the job{at} ({_cause(cause)}); every rank stops "
-                         f"(a process that dies, or hangs for {ENV_TIMEOUT}={timeout().total_seconds():g} s, "
-                         "stops the job)")
+                         f"(a process that dies, or hangs for {ENV_TIMEOUT}={limit} s, stops the job)")
 
 
 def _cause(e: BaseException) -> str:
@@ -275,9 +280,10 @@ def start(device=None) -> World:
 
 
 def stop(world: World) -> None:
-    """Leave the process group (when this process is in one)."""
+    """Leave the process group (when this process is in one).  After a :class:`ProcessLost` the group is
+    left to end with the process: tearing down a group whose peers are gone can block."""
     d = torch.distributed
-    if world.distributed and d.is_available() and d.is_initialized():
+    if world.distributed and d.is_available() and d.is_initialized() and not _LOST:
         d.destroy_process_group()
 
 
