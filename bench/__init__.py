@@ -6,7 +6,9 @@
   modes / high quality / reverse KL / seconds (targets 8/8 and 25/25, >= 98% and >= 95%, <= 0.03, <= 60 s);
 * :mod:`bench.gaussian` -- the f-GAN paper's single-Gaussian fit: VDM training vs the exact minimiser;
 * :mod:`bench.images`   -- the conditional DC-GAN on digits: ``overhead_rows(quick)`` for the overhead
-  table and ``tables(quick)`` (class accuracy, Frechet distance, seconds).
+  table and ``tables(quick)`` (class accuracy, Frechet distance, seconds);
+* :mod:`bench.cuda`     -- the conditional DC-GAN on one GPU: ``fdiv train`` against the hand-written loop,
+  fp32 and bf16 (``--precision bf16``); one line saying so on a machine without CUDA.
 
 Timings depend on the machine's load: report them with the machine and its load.
 """

@@ -1,4 +1,4 @@
-"""``python -m bench [--quick] [--only overhead,toys,gaussian,images]``: print the benchmark tables (markdown)."""
+"""``python -m bench [--quick] [--only overhead,toys,gaussian,images,cuda]``: print the benchmark tables (markdown)."""
 from __future__ import annotations
 
 import argparse
@@ -14,8 +14,9 @@ from . import markdown
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     p.add_argument("--quick", action="store_true", help="smaller budgets (GAN only on the toy sets)")
-    p.add_argument("--only", default="overhead,toys,gaussian,images",
-                   help="comma-separated subset of: overhead, toys, gaussian, images")
+    p.add_argument("--only", default="overhead,toys,gaussian,images,cuda",
+                   help="comma-separated subset of: overhead, toys, gaussian, images, cuda (one GPU; one line "
+                        "saying so where there is none)")
     p.add_argument("--datasets", default="ring8,grid25")
     p.add_argument("--divergences", default=None, help="comma-separated names (default: all; --quick: gan)")
     p.add_argument("--seeds", default="0,1,2",
@@ -61,6 +62,10 @@ def main(argv=None) -> int:
         if images is not None and hasattr(images, "tables"):
             for t in images.tables(args.quick):
                 print(markdown(t), flush=True)
+    if "cuda" in parts:
+        from . import cuda
+        why = cuda.unavailable()
+        print(why if why is not None else markdown(cuda.table(args.quick)), flush=True)
     print(f"total {time.time() - t0:.0f} s")
     return 0
 

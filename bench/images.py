@@ -115,31 +115,43 @@ def tables(quick: bool = False, seed: int = 0) -> List[Table]:
 
 
 # --------------------------------------------------------------------------- trainer overhead
-def hand_written_loop(steps: int, cfg: TrainConfig, seed: int = 0) -> float:
+def hand_written_loop(steps: int, cfg: TrainConfig, seed: int = 0, device: str = "cpu",
+                      dtype: Optional[torch.dtype] = None) -> float:
     """The PyTorch DC-GAN-example loop for the conditional GAN on digits, the same networks,
-    optimisers, batch and data/noise streams as ``fdiv.gan.training.train``; returns the loop's seconds."""
+    optimisers, batch and data/noise streams as ``fdiv.gan.training.train``; returns the loop's seconds.
+    ``device``: where it runs (the batches are drawn on the CPU and copied, as the trainer does);
+    ``dtype``: autocast the forward passes to it (``torch.bfloat16``: ``--precision bf16``)."""
     ds = get_dataset("digits")
     fdiv.core.runtime.seed_everything(seed)
     G, D = default_models(ds, True, **cfg.model)
+    G, D = G.to(device), D.to(device)
     opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=cfg.betas)
     opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=cfg.betas)
     g_data = torch.Generator().manual_seed(derived_seed(seed, 1))
     g_noise = torch.Generator().manual_seed(derived_seed(seed, 2))
     g_params = list(G.parameters())
-    B = cfg.batch_size
+    B, cuda = cfg.batch_size, torch.device(device).type == "cuda"
+    cast = torch.autocast(torch.device(device).type, dtype=dtype, enabled=dtype is not None)
     t0 = time.perf_counter()
     for _ in range(steps):
         x, y = ds.sample(B, g_data)
         z = torch.randn(B, G.latent_dim, generator=g_noise)
-        fake = G(z, y)
-        loss_d = -(F.logsigmoid(D(x, y)).mean() - F.softplus(D(fake.detach(), y)).mean())
+        x, y, z = (t.to(device, non_blocking=cuda) for t in (x, y, z))
+        with cast:
+            fake = G(z, y)
+            v_real, v_fake = D(x, y), D(fake.detach(), y)
+        loss_d = -(F.logsigmoid(v_real.float()).mean() - F.softplus(v_fake.float()).mean())
         opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         opt_d.step()
-        loss_g = -F.logsigmoid(D(fake, y)).mean()
+        with cast:
+            v_gen = D(fake, y)
+        loss_g = -F.logsigmoid(v_gen.float()).mean()
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward(inputs=g_params)
         opt_g.step()
+    if cuda:
+        torch.cuda.synchronize(device)
     return time.perf_counter() - t0
 
 

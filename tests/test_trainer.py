@@ -194,6 +194,7 @@ def test_fit_gaussian_vdm_moves_towards_the_data():
     assert math.isfinite(fit.value)
 
 
+@pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_training_and_amp(tmp_path):
     res = train(divergence="gan", steps=20, seed=0, out=tmp_path, **{**TINY, "device": "cuda"})

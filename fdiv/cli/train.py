@@ -4,6 +4,7 @@
 
     fdiv train --divergence NAME --dataset NAME [--conditional] [--steps N] [--seed S] [--device D] --out DIR
     fdiv train --resume DIR [--steps N]
+    torchrun --nproc_per_node=W -m fdiv train ...     (W processes, one model: fdiv.gan.training.distributed)
     fdiv sample --checkpoint DIR/checkpoint.pt [--label Y] [--n N] [--seed S] --out FILE.png|FILE.npy
 
 ``fdiv train``'s options are generated from the fields of :class:`fdiv.gan.training.TrainConfig` (their
@@ -14,8 +15,12 @@ is saved every ``--checkpoint-every`` steps, so after ``kill -9`` the run contin
 end: ``DIR/metrics.json`` (metrics + configuration), ``samples.png``, ``curves.png`` and, for 1-D/2-D
 data, ``samples.npy`` (the 2,500 points the metrics were computed on).  Every file is written atomically.
 
-Both ``run_*`` return the exit status: 0 ok, 1 training failure, 2 bad input (one line on stderr;
-nothing is written), 128 + the signal's number when interrupted.
+Under torchrun every process runs ``fdiv train``; rank 0 alone reads the inputs, writes DIR and prints,
+and records where the run trained (``ran_on`` in ``DIR/fdiv-run.json``: world size, backend, device,
+threads, seed, versions).
+
+Both ``run_*`` return the exit status: 0 ok, 1 training failure (or a lost process under torchrun),
+2 bad input (one line on stderr; nothing is written), 128 + the signal's number when interrupted.
 """
 from __future__ import annotations
 
@@ -25,6 +30,7 @@ import json
 import math
 import signal
 import sys
+import time
 from pathlib import Path
 
 from fdiv.gan.training.config import TrainConfig
@@ -130,9 +136,11 @@ def _given(args) -> dict:
     return given
 
 
-def _prepare(args):
-    """(setup, out directory): everything validated, nothing written."""
+def _prepare(args, world_size: int = 1):
+    """(setup, out directory): everything validated, nothing written.  ``world_size``: the processes that
+    share each batch (the global batch must divide among them)."""
     from fdiv.gan.training import load_checkpoint, prepare
+    from fdiv.gan.training.distributed import per_rank_batch
     from fdiv.gan.training.loop import check_fits
     from fdiv.gan.training.rundir import check_out
     resume = Path(args.resume) if args.resume else None
@@ -151,43 +159,126 @@ def _prepare(args):
     if resuming and args.overwrite:
         raise ValueError("--overwrite would delete the run that --resume continues; drop one of them")
     check_out(out, overwrite=args.overwrite, resuming=resuming)
-    check_fits(setup.config, setup.dataset)
+    batch = per_rank_batch(setup.config.batch_size, world_size)
+    check_fits(setup.config, setup.dataset, batch_size=batch)
     return setup, out
 
 
+def _prepare_everywhere(args, world):
+    """(setup, out) on every process of the job.  Rank 0 reads and checks the inputs (the checkpoint, the
+    run directory) and sends what it read; every rank then resolves the same configuration.  Nothing is
+    written; a ``ValueError`` on any rank is raised on every rank (``ProcessLost`` if one is gone)."""
+    from fdiv.gan.training import prepare
+    mine = {}
+
+    def read():
+        mine["setup"], out = _prepare(args, world.size)
+        return mine["setup"].checkpoint, _given(args), out
+
+    ck, given, out = world.from_rank0(read)
+    error, setup = None, mine.get("setup")
+    if setup is None:
+        try:
+            setup = prepare(None, ck, **given)
+        except ValueError as e:
+            error = str(e)
+    error = world.first_error(error)
+    if error is not None:
+        raise ValueError(error)
+    return setup, out
+
+
+def _continue_hint(out, world) -> str:
+    from fdiv.gan.training.distributed import under_torchrun
+    if world.distributed or under_torchrun():
+        return (f"Continue with: torchrun --nproc_per_node=N -m fdiv train --resume {out} "
+                f"(any number of processes N, or fdiv train --resume {out})")
+    return f"Continue with: fdiv train --resume {out}"
+
+
 def run_train(args) -> int:
-    """Run ``fdiv train`` with parsed ``args``; returns the exit status."""
+    """Run ``fdiv train`` with parsed ``args`` (in each process under torchrun); returns the exit status."""
+    from fdiv.gan.training import distributed
     try:
-        setup, out = _prepare(args)
+        world = distributed.start(args.device)
     except ValueError as e:
         _err("train", str(e))
         return 2
+    except RuntimeError as e:  # the process group could not form (rendezvous, network)
+        _err("train", f"cannot join the other processes: {str(e).strip().splitlines()[0][:300]}")
+        return 1
+    try:
+        return _train_everywhere(args, world)
+    finally:
+        distributed.stop(world)
+
+
+def _train_everywhere(args, world) -> int:
+    """``fdiv train`` in one process of the job: only rank 0 writes the run directory and prints."""
     from fdiv.gan.training import TrainingDiverged, TrainingInterrupted, train
+    from fdiv.gan.training.distributed import ProcessLost
+    from fdiv.gan.training.loop import describe_environment
     from fdiv.gan.training.rundir import open_run, write_status
+    say = _err if world.writer else (lambda cmd, msg: None)
+    status = write_status if world.writer else (lambda *a, **k: None)
     try:
-        open_run(out, overwrite=args.overwrite)
-        res = train(setup, out=out)
+        setup, out = _prepare_everywhere(args, world)
     except ValueError as e:
-        _err("train", str(e))
+        say("train", str(e))
         return 2
-    except TrainingDiverged as e:
-        write_status(out, "diverged", step=e.step)
+    except ProcessLost as e:
         _err("train", str(e))
         return 1
+    try:
+        error = None
+        if world.writer:
+            try:
+                ran_on = {"started": time.strftime("%Y-%m-%dT%H:%M:%S"), "from_step": _start_step(setup),
+                          **describe_environment(setup.config, setup.dataset, world)}
+                open_run(out, overwrite=args.overwrite, ran_on=ran_on)
+            except ValueError as e:
+                error = str(e)
+        error = world.first_error(error)
+        if error is not None:
+            raise ValueError(error)
+        res = train(setup, out=out)
+    except ValueError as e:
+        say("train", str(e))
+        return 2
+    except TrainingDiverged as e:
+        status(out, "diverged", step=e.step)
+        say("train", str(e))
+        return 1
     except TrainingInterrupted as e:
-        write_status(out, "interrupted", step=e.step)
-        _err("train", f"interrupted by {e.signame} after step {e.step}; the checkpoint is {out}/checkpoint.pt. "
-                      f"Continue with: fdiv train --resume {out}")
+        status(out, "interrupted", step=e.step)
+        say("train", f"interrupted by {e.signame} after step {e.step}; the checkpoint is {out}/checkpoint.pt. "
+                     + _continue_hint(out, world))
         return 128 + int(getattr(signal, e.signame))
+    except ProcessLost as e:
+        status(out, "interrupted", lost=str(e))
+        _err("train", f"{e}. The last checkpoint (if any) is {out}/checkpoint.pt. " + _continue_hint(out, world))
+        return 1
     except KeyboardInterrupt:  # a second Ctrl-C, or one during set-up
-        write_status(out, "interrupted")
-        _err("train", f"interrupted; the last checkpoint (if any) is in {out}. Continue with: fdiv train --resume {out}")
+        status(out, "interrupted")
+        say("train", f"interrupted; the last checkpoint (if any) is in {out}. " + _continue_hint(out, world))
         return 130
+    return _report(res, out, world)
+
+
+def _start_step(setup) -> int:
+    return int(setup.checkpoint["step"]) if setup.checkpoint is not None else 0
+
+
+def _report(res, out: Path, world) -> int:
+    """Rank 0: metrics.json, the pictures, the status ``complete`` and the summary; the other ranks: nothing."""
+    from fdiv.gan.training.rundir import write_status
+    if not world.writer:
+        return 0
     try:
         _write_outputs(res, out)
     except KeyboardInterrupt:  # the checkpoint of the last step is complete: resuming writes the rest
         write_status(out, "interrupted", step=res.config.steps)
-        _err("train", f"interrupted while writing the pictures; continue with: fdiv train --resume {out}")
+        _err("train", "interrupted while writing the pictures; " + _continue_hint(out, world))
         return 130
     write_status(out, "complete", step=res.config.steps)
     from fdiv.evaluation import twosample

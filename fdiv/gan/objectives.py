@@ -66,13 +66,15 @@ def generator_loss(d, v_fake: Tensor, mode: str = "nonsaturating") -> Tensor:
 
 
 def gradient_penalty(critic, x_real: Tensor, x_fake: Optional[Tensor] = None, y: Optional[Tensor] = None,
-                     kind: str = "r1", generator: Optional[torch.Generator] = None) -> Tensor:
+                     kind: str = "r1", generator: Optional[torch.Generator] = None,
+                     t: Optional[Tensor] = None) -> Tensor:
     """Gradient penalty on the raw critic output V_w (a stabiliser of chapter 7).
 
     * ``kind="r1"`` (Mescheder et al. 2018): E_P ||grad_x V_w(x)||^2 on real data.  The trainer adds
       (weight / 2) times this to the critic's loss.
     * ``kind="interpolate"`` (WGAN-GP, Gulrajani et al. 2017): E (||grad V_w(x_t)||_2 - 1)^2 at
-      x_t = t x + (1 - t) x_hat, t ~ U(0, 1) drawn with ``generator`` (a CPU generator, for reproducibility).
+      x_t = t x + (1 - t) x_hat, t ~ U(0, 1) drawn with ``generator`` (a CPU generator, for reproducibility),
+      or the N weights ``t`` given.
     """
     import torch
     check_choice("gradient penalty kind", kind, PENALTY_KINDS)
@@ -81,7 +83,9 @@ def gradient_penalty(critic, x_real: Tensor, x_fake: Optional[Tensor] = None, y:
     elif kind == "interpolate":
         if x_fake is None:
             raise ValueError("kind='interpolate' needs x_fake")
-        t = torch.rand(x_real.shape[0], *([1] * (x_real.ndim - 1)), generator=generator).to(x_real)
+        if t is None:
+            t = torch.rand(x_real.shape[0], generator=generator)
+        t = t.reshape(x_real.shape[0], *([1] * (x_real.ndim - 1))).to(x_real)
         x = (t * x_real.detach() + (1 - t) * x_fake.detach()).requires_grad_(True)
     v = critic(x, y)
     (g,) = torch.autograd.grad(v.sum(), x, create_graph=True)

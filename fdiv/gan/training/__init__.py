@@ -3,6 +3,8 @@
 * :mod:`.config`     -- :class:`TrainConfig` (every field with its help, type and check) and its resolution;
 * :mod:`.recipes`    -- the per-(dataset, divergence) recipe table on top of each dataset's ``train_defaults``;
 * :mod:`.steps`      -- :func:`critic_step`, :func:`generator_step` and the weight average, as plain functions;
+* :mod:`.distributed` -- several processes under torchrun: the process group, shares of the global batch,
+  agreement between the ranks, :class:`ProcessLost`;
 * :mod:`.loop`       -- :func:`train`, the loop;
 * :mod:`.checkpoint` -- the checkpoint format, atomic save, :func:`load_checkpoint`, :func:`models_from_checkpoint`;
 * :mod:`.rundir`     -- the run directory of ``fdiv train`` (its ``fdiv-run.json`` status);
@@ -20,6 +22,7 @@ _EXPORTS = {
     "derived_seed": "loop", "TrainConfig": "config", "TrainSetup": "config", "prepare": "config",
     "load_checkpoint": "checkpoint", "models_from_checkpoint": "checkpoint", "fit_gaussian_vdm": "gaussian",
     "critic_step": "steps", "generator_step": "steps", "evaluate_generator": "fdiv.gan.models",
+    "ProcessLost": "distributed",
 }
 __all__ = list(_EXPORTS)
 

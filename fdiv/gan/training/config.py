@@ -20,10 +20,11 @@ from fdiv.core.checks import FLOAT32_MAX, check_choice, check_int, check_number
 from fdiv.gan.objectives import GENERATOR_LOSSES, PENALTY_KINDS
 from fdiv.gan.training.recipes import MIXTURE_LATENT, defaults_for
 
-__all__ = ["TrainConfig", "TrainSetup", "LR_SCHEDULES", "RUNTIME_FIELDS", "prepare", "make_dataset",
+__all__ = ["TrainConfig", "TrainSetup", "LR_SCHEDULES", "PRECISIONS", "RUNTIME_FIELDS", "prepare", "make_dataset",
            "get_divergence"]
 
 LR_SCHEDULES = ("constant", "cosine")
+PRECISIONS = ("fp32", "bf16", "fp16")
 # Options that may change between a checkpoint and its resumption (they do not change the maths).
 RUNTIME_FIELDS = ("steps", "device", "progress", "checkpoint_every", "eval_samples", "threads", "log_every")
 _PER_DATASET = "per dataset and divergence: the dataset's train_defaults and fdiv/gan/training/recipes.py"
@@ -132,8 +133,11 @@ class TrainConfig:
     spectral_norm: Optional[bool] = _per_dataset("spectral normalisation in the critic", type=bool, check=_bool)
     model: Dict[str, Any] = _opt(help="an option of fdiv.gan.models.default_models, e.g. --model hidden=256",
                                  type=dict, check=_dict, metavar="KEY=VALUE", factory=dict)
-    amp: bool = _opt(False, "mixed precision (CUDA only; bf16 where supported, else fp16 with loss scaling)",
-                     type=bool, check=_bool)
+    amp: bool = _opt(False, "mixed precision (CUDA only; bf16 where supported, else fp16 with loss scaling); "
+                     "--precision names the format", type=bool, check=_bool)
+    precision: str = _opt("fp32", "arithmetic of the forward passes: fp32, or automatic mixed precision in bf16 "
+                          "(CUDA, or a CPU with bfloat16) or fp16 (CUDA, with loss scaling)", type=str,
+                          check=_choice(PRECISIONS), choices=PRECISIONS)
     seed: int = _opt(0, "random seed (0 .. 2**64 - 1)", type=int, check=_seed, metavar="S")
     device: Optional[str] = _opt(None, "cpu, cuda, cuda:0, ... (default: cuda if available)", type=str,
                                  check=_device, metavar="D")
@@ -204,6 +208,9 @@ class TrainConfig:
                 raise ValueError(f"{f.name} is not set (resolve the configuration first: TrainConfig.resolved())")
             if f.metadata.get("check") is not None:
                 setattr(self, f.name, f.metadata["check"](f.name, v))
+        if self.amp and self.precision != "fp32":
+            raise ValueError(f"amp=True and precision={self.precision!r} both ask for mixed precision; "
+                             "give precision alone (--precision bf16 or fp16)")
         beta1 = self.betas[0]
         top = FLOAT32_MAX * (1.0 - beta1) / 10.0  # Adam's first step is lr / (1 - beta1): it must fit a float32
         for n in ("lr_g", "lr_d"):

@@ -1,8 +1,13 @@
 """The run directory of ``fdiv train --out DIR``: trained into directly, marked by ``DIR/fdiv-run.json``.
 
-``fdiv-run.json`` = ``{"format": "fdiv-run", "status": ..., "pid": ..., "command": ..., "updated": ...}``
-with status ``running`` (written before the first step; still there after ``kill -9``), ``interrupted``
-(SIGINT/SIGTERM: a checkpoint of the last step was saved), ``diverged`` or ``complete``.  It is how
+``fdiv-run.json`` = ``{"format": "fdiv-run", "version": 1, "status": ..., "pid": ..., "command": ...,
+"updated": ..., "ran_on": [...]}`` with status ``running`` (written before the first step; still there after
+``kill -9``), ``interrupted`` (SIGINT/SIGTERM, or a lost process under torchrun: the checkpoint holds the
+last saved step), ``diverged`` or ``complete``.  ``ran_on`` records where the run trained, one entry per
+start (the first and each ``--resume``): ``{"started", "from_step", "fdiv", "torch", "python",
+"platform", "device", "device_name", "threads", "seed", "precision", "world_size", "backend"}``
+(``world_size`` processes under torchrun, ``backend`` gloo or nccl; 1 and null for one process).  Files
+written before ``ran_on`` existed lack it and read as before.  Under torchrun only rank 0 writes here.  It is how
 ``--overwrite`` recognises a directory it may replace: only the files a run writes (:data:`RUN_FILES`)
 are ever deleted, and a directory that is not a run is refused.  :func:`check_out` validates a
 directory before anything is written; :func:`open_run` creates it (or continues it) and removes the
@@ -38,10 +43,19 @@ def read_run(directory) -> Optional[Dict[str, Any]]:
 
 
 def write_status(directory, status: str, **extra) -> None:
-    """Record ``status`` (one of :data:`STATUSES`) of the run in ``directory`` atomically."""
+    """Record ``status`` (one of :data:`STATUSES`) of the run in ``directory`` atomically; the ``ran_on``
+    entries already there are kept unless ``extra`` gives them."""
     meta = {"format": RUN_FORMAT, "version": 1, "status": status, "pid": os.getpid(),
             "command": ["fdiv", *sys.argv[1:]], "updated": time.strftime("%Y-%m-%dT%H:%M:%S"), **extra}
+    if "ran_on" not in meta:
+        meta["ran_on"] = _ran_on(directory)
     atomic_write_json(Path(directory) / RUN_FILE, meta)
+
+
+def _ran_on(directory) -> List[Dict[str, Any]]:
+    """The ``ran_on`` entries of the run in ``directory`` (none for a new directory or an older file)."""
+    entries = (read_run(directory) or {}).get("ran_on")
+    return [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
 
 
 def _alive(pid) -> bool:
@@ -101,10 +115,11 @@ def check_out(out, *, overwrite: bool = False, resuming: bool = False) -> None:
                          "or replace it with --overwrite")
 
 
-def open_run(out, *, overwrite: bool = False) -> List[Path]:
+def open_run(out, *, overwrite: bool = False, ran_on: Optional[Dict[str, Any]] = None) -> List[Path]:
     """Create (or reuse) the run directory and mark it ``running``; with ``overwrite``, first delete the
-    files a previous run wrote there (:data:`RUN_FILES`; nothing else).  Returns the stale temporary
-    files it removed.  Raises ``ValueError`` if the directory cannot be created."""
+    files a previous run wrote there (:data:`RUN_FILES`; nothing else).  ``ran_on``: where this start
+    trains, appended to the run's ``ran_on`` entries.  Returns the stale temporary files it removed.
+    Raises ``ValueError`` if the directory cannot be created."""
     out = Path(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -113,7 +128,7 @@ def open_run(out, *, overwrite: bool = False) -> List[Path]:
                 if (out / name).is_file():
                     (out / name).unlink()
         stale = remove_stale_temporaries(out)
-        write_status(out, "running")
+        write_status(out, "running", ran_on=_ran_on(out) + ([dict(ran_on)] if ran_on else []))
     except OSError as e:
         raise ValueError(f"--out {str(out)!r}: cannot write there ({e.strerror or e})") from None
     return stale

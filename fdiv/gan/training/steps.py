@@ -6,7 +6,7 @@
   :func:`fdiv.gan.objectives.generator_loss` (``nonsaturating``: -mean T(x_hat); ``minimax``:
   -mean f*(T(x_hat))), on the last critic step's fake batch, as the DC-GAN example does;
 * :func:`update_ema`: the moving average of the generator's weights (Yazici et al. 2019);
-* :class:`Amp`: mixed precision (autocast, and fp16 loss scaling where bf16 is missing); off on the CPU.
+* :class:`Amp`: mixed precision (autocast to bf16, or fp16 with loss scaling on CUDA), or nothing.
 """
 from __future__ import annotations
 
@@ -21,24 +21,33 @@ __all__ = ["Amp", "critic_step", "generator_step", "update_ema"]
 
 
 class Amp:
-    """Mixed precision for the critic and the generator, or nothing (``enabled=False``).
+    """Mixed precision for the critic and the generator, or nothing (``precision="fp32"``).
 
-    ``autocast()`` is the context for forward passes; ``step(loss, opt, which, inputs)`` does
-    backward + optimiser step, through a ``GradScaler`` per network ("g", "d") when fp16 is used.
+    ``precision``: ``"fp32"`` (no autocast), ``"bf16"`` (forward passes autocast to bfloat16, on CUDA or a
+    CPU; bfloat16 has float32's exponent range, so no loss scaling), ``"fp16"`` (CUDA: autocast to float16
+    with a ``GradScaler`` per network, "g" and "d", against underflowing gradients), or ``"auto"`` (bf16
+    where the GPU supports it, else fp16; what ``Amp(True)``, the trainer's ``amp=True``, means).
+    ``autocast()`` is the context for forward passes; ``step(loss, opt, which, inputs)`` does backward +
+    optimiser step.  The losses themselves are computed in float32 (``.float()`` on the critic's outputs).
     """
 
-    def __init__(self, enabled: bool = False):
-        self.dtype = None
+    DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+    def __init__(self, enabled: bool = False, *, precision: Optional[str] = None, device_type: str = "cuda"):
+        precision = precision or ("auto" if enabled else "fp32")
+        if precision == "auto":
+            precision = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        if precision not in self.DTYPES:
+            raise ValueError(f"unknown precision {precision!r}; allowed: {', '.join(self.DTYPES)}, auto")
+        self.precision, self.device_type, self.dtype = precision, device_type, self.DTYPES[precision]
         self.scalers = {}
-        if enabled:
-            self.dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-            fp16 = self.dtype == torch.float16
-            self.scalers = {k: torch.amp.GradScaler("cuda", enabled=fp16) for k in ("g", "d")}
+        if precision == "fp16":
+            self.scalers = {k: torch.amp.GradScaler(device_type) for k in ("g", "d")}
 
     def autocast(self):
         if self.dtype is None:
             return torch.autocast("cpu", enabled=False)
-        return torch.autocast("cuda", dtype=self.dtype)
+        return torch.autocast(self.device_type, dtype=self.dtype)
 
     def step(self, loss: Tensor, opt: torch.optim.Optimizer, which: str, inputs: Optional[Sequence[Tensor]] = None):
         scaler = self.scalers.get(which)
@@ -62,12 +71,14 @@ class Amp:
 def critic_step(d, G: nn.Module, D: nn.Module, opt: torch.optim.Optimizer, x_real: Tensor, z: Tensor,
                 y: Optional[Tensor] = None, *, penalty: float = 0.0, penalty_kind: str = "r1",
                 rng: Optional[torch.Generator] = None, amp: Optional[Amp] = None,
-                keep_fake_graph: bool = False) -> Tuple[Tensor, Tensor, Tensor]:
+                keep_fake_graph: bool = False, shard: Optional[Tuple[int, int]] = None) -> Tuple[Tensor, Tensor, Tensor]:
     """One Adam step of the critic ascending J; returns (J, loss_d, fake).
 
     loss_d = -J + (gamma/2) E_P|grad V|^2 (``penalty_kind="r1"``) or + gamma E(|grad V(x_t)| - 1)^2
     (``"interpolate"``, t ~ U(0, 1) from ``rng``).  ``fake`` = G(z, y) keeps its graph when
-    ``keep_fake_graph`` (the last critic step, whose fakes the generator step re-uses).
+    ``keep_fake_graph`` (the last critic step, whose fakes the generator step re-uses).  ``shard`` =
+    (rank, world size): the batch is this process's share of a global batch, and t is drawn for the global
+    batch and sliced alike (:mod:`.distributed`), so W processes draw what one process draws.
     """
     amp = amp or Amp()
     with amp.autocast():
@@ -82,11 +93,19 @@ def critic_step(d, G: nn.Module, D: nn.Module, opt: torch.optim.Optimizer, x_rea
     loss_d = -J
     if penalty > 0:
         with amp.autocast():
-            pen = gradient_penalty(D, x_real, fake, y, penalty_kind, rng)
+            pen = gradient_penalty(D, x_real, fake, y, penalty_kind, rng, t=_shared_t(x_real, penalty_kind, rng, shard))
         loss_d = loss_d + (0.5 * penalty if penalty_kind == "r1" else penalty) * pen.float()
     opt.zero_grad(set_to_none=True)
     amp.step(loss_d, opt, "d")
     return J, loss_d, fake
+
+
+def _shared_t(x: Tensor, kind: str, rng: Optional[torch.Generator], shard: Optional[Tuple[int, int]]):
+    """The interpolation weights of this rank's share, drawn for the global batch (None: one process)."""
+    if kind != "interpolate" or shard is None or shard[1] == 1:
+        return None
+    rank, size, n = shard[0], shard[1], x.shape[0]
+    return torch.rand(n * size, generator=rng)[rank * n:(rank + 1) * n]
 
 
 def generator_step(d, D: nn.Module, opt: torch.optim.Optimizer, fake: Tensor, y: Optional[Tensor] = None, *,
