@@ -9,16 +9,20 @@
 # gets there with one change: both networks are told $y$.
 
 # %%
+import shutil
+
 import matplotlib.pyplot as plt
 import torch
+from IPython.display import Markdown, display
 
-from fdiv.evaluation import images as image_metrics
+from fdiv.course import claims
+from fdiv.course.claims import ch11
 from fdiv.viz import plots
 from fdiv.gan.conv import default_models, format_trace, trace_shapes
 from fdiv.datasets import get_dataset
 from fdiv.core.runtime import default_device, fast_profile
 from fdiv.course.chapters import shared_folder
-from fdiv.gan.training import train
+from fdiv.gan.training import models_from_checkpoint
 
 # small networks on 8x8 images: one thread is fastest on a shared CPU
 torch.set_num_threads(1)
@@ -70,24 +74,27 @@ print(
 # ## Training
 #
 # The trainer needs one flag, `conditional=True`: it then draws labelled minibatches and passes the
-# labels to both networks; the losses are unchanged. We train once, keep the result for the rest of
-# the chapter, and also save the checkpoint where chapter 12 (inference) looks for it first.
+# labels to both networks; the losses are unchanged. As in chapter 10, what we expect of the
+# trained generator is stated as a claim, `conditional_gan_obeys_labels`, checked here on seeds 0
+# and 1, trained side by side (`python -m fdiv.course.claims conditional_gan_obeys_labels` checks
+# seeds 0-4; the fast profile trains seed 0 only, with fewer steps, and asserts nothing). Its
+# figures come in the last section. The rest of the chapter uses seed 0's generator, and we save
+# its checkpoint where chapter 12 (inference) looks for it first.
 
 # %%
-STEPS = 200 if FAST else 1500
+STEPS = ch11.steps(FAST)
+obeys = claims.verify("conditional_gan_obeys_labels")
+if FAST:  # shorter runs: their figures are not the claim's
+    print(f"fast profile: seed 0 only, {STEPS} steps; the claim is not checked")
+else:
+    print(obeys.verdict_line())
 CHECKPOINT_DIR = shared_folder("conditional-digits")
-result = train(
-    divergence="gan",
-    dataset="digits",
-    conditional=True,
-    steps=STEPS,
-    seed=0,
-    device=DEVICE,
-    out=CHECKPOINT_DIR,
+CHECKPOINT_DIR.mkdir(parents=True, exist_ok=True)
+checkpoint = shutil.copy(
+    obeys.extras[0]["checkpoint"], CHECKPOINT_DIR / "checkpoint.pt"
 )
-G = result.generator
-m = result.metrics
-print(f"{STEPS} steps in {m['seconds']:.1f} s; checkpoint: {result.checkpoint}")
+G = models_from_checkpoint(checkpoint, DEVICE)[0].eval()  # seed 0's generator
+print(f"seed 0's checkpoint after {STEPS} steps: {checkpoint}")
 
 # %% [markdown]
 # ## Samples, one row per label
@@ -101,7 +108,6 @@ g = torch.Generator().manual_seed(1)
 n_per_label = 10
 z = torch.randn(n_per_label, G.latent_dim, generator=g)
 y = torch.arange(10).repeat_interleave(n_per_label)  # 0,0,...,0,1,1,...,9
-G.eval()
 with torch.no_grad():
     # row y, column j: g(z_j, y)
     grid = G(z.repeat(10, 1).to(DEVICE), y.to(DEVICE)).cpu()
@@ -126,58 +132,63 @@ plt.show()
 # real digits only. For generated images $g_\theta(z_i, y_i)$ with balanced labels, the *class
 # accuracy* is the fraction that the classifier assigns to the requested label. It is only as
 # meaningful as the judge, so its accuracy on held-out real digits goes beside it: a generator
-# whose digits were as recognisable as real ones would score the same.
+# whose digits were as recognisable as real ones would score the same. The trainer computes the
+# class accuracy on 2,500 generated images; per label, the claim also draws 200 fresh samples of
+# each digit and scores the real held-out digits of the same class beside them
+# (`fdiv.course.claims.ch11.per_label_accuracy`). Over the seeds:
 
 # %%
-print(
-    f"class accuracy of generated digits: {m['class_accuracy']:.3f}\n"
-    f"judge's accuracy on real held-out digits: {m['real_accuracy']:.3f}   "
-    f"ratio: {m['accuracy_ratio']:.3f}"
-)
-assert 0.9 < m["real_accuracy"] <= 1.0
-assert m["class_accuracy"] > (0.5 if FAST else 0.8)
-
-# %% [markdown]
-# The trainer computed these numbers on 2,500 generated images. Per label, with 200 fresh samples
-# of each digit and the real held-out digits of the same class beside them:
-
-# %%
-judge = image_metrics.get_classifier(digits)
-x_test, y_test = digits.images("test")
-pred_test = image_metrics.predict(x_test, judge)
-per_label_fake, per_label_real = [], []
-for label in range(10):
-    fake = result.sample(200, seed=100 + label, labels=label)
-    per_label_fake.append(
-        (image_metrics.predict(fake, judge) == label).float().mean().item()
+display(
+    Markdown(
+        claims.table(
+            obeys,
+            {
+                "class accuracy of generated digits": ("class_accuracy", ".3f"),
+                "judge's accuracy on real held-out digits": ("real_accuracy", ".3f"),
+                "ratio": ("accuracy_ratio", ".3f"),
+                "worst label, generated": ("fake_min", ".2f"),
+                "worst label, real": ("real_min", ".2f"),
+                "seconds of training": ("seconds", ".0f"),
+            },
+        )
     )
-    per_label_real.append((pred_test[y_test == label] == label).float().mean().item())
-print("generated:", " ".join(f"{a:.2f}" for a in per_label_fake))
-print("real:     ", " ".join(f"{a:.2f}" for a in per_label_real))
-assert min(per_label_real) > 0.8
+)
 
 # %% tags=["hide-input"]
+ranges = obeys.ranges()
 fig, ax = plt.subplots(figsize=(7, 3))
 pos = torch.arange(10)
-ax.bar(pos - 0.2, per_label_real, width=0.4, color="0.6", label="real held-out digits")
-ax.bar(
-    pos + 0.2,
-    per_label_fake,
-    width=0.4,
-    color="C0",
-    label=r"generated $g_\theta(z, y)$",
-)
+for shift, kind, colour, label in (
+    (-0.2, "real", "0.6", "real held-out digits"),
+    (0.2, "fake", "C0", r"generated $g_\theta(z, y)$"),
+):
+    r = [ranges[f"{kind}/{y}"] for y in range(10)]
+    mean = torch.tensor([x["mean"] for x in r])
+    low = (mean - torch.tensor([x["min"] for x in r])).clamp(min=0)
+    high = (torch.tensor([x["max"] for x in r]) - mean).clamp(min=0)
+    ax.bar(pos + shift, mean, width=0.4, color=colour, label=label)
+    if len(obeys.rows) > 1:  # whiskers: the smallest to the largest seed
+        ax.errorbar(
+            pos + shift, mean, yerr=torch.stack([low, high]), fmt="none", ecolor="k"
+        )
 ax.set_xticks(pos.tolist())
 ax.set_xlabel("label $y$")
 ax.set_ylabel("classified as $y$")
 ax.set_ylim(0, 1.05)
+ax.set_title(
+    f"mean over {len(obeys.rows)} seed(s), smallest to largest", fontsize="small"
+)
 ax.legend(frameon=False, fontsize="small", loc="lower left")
 plt.show()
 
 # %% [markdown]
-# Where a generated bar falls short of the grey one, the generator's version of that digit is
-# still ambiguous to a classifier that handles real examples of it well; more training steps
-# (`fdiv train --dataset digits --conditional --steps 5000`) close most of the gap. Note what the
-# metric does *not* measure: a generator that produced one perfect "3" for every $z$ would score
-# 100% on label 3. Class accuracy checks obedience to the label; diversity within a class needs
-# other tools, such as the Fréchet distance of chapter 10 computed per class.
+# On seeds 0-4 of the claim's sweep the class accuracy was 0.956 to 0.980, 97% to 100% of the
+# judge's own accuracy on real held-out digits (0.983); the claim asks for more than 0.9. Where a
+# generated bar falls short of the grey one, the generator's version of that digit is still
+# ambiguous to a classifier that handles real examples of it well. Which digit that is changes
+# from seed to seed (on seeds 0-4 the worst generated label was 9, 3, 8, 3 and 1), and on every
+# seed the worst one was still classified correctly 88% of the time or more (the claim asks for
+# more than 80%). Note what the metric does *not* measure: a generator that produced one perfect
+# "3" for every $z$ would score 100% on label 3. Class accuracy checks obedience to the label;
+# diversity within a class needs other tools, such as the Fréchet distance of chapter 10 computed
+# per class.
