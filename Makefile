@@ -79,16 +79,22 @@ student: $(STAMP)
 
 # Every test: the import layers of pyproject.toml (lint-imports), the library and graders
 # (tests/), then nbval over the committed notebooks in the fast profile (cells tagged
-# nbval-check-output must reproduce their outputs).
+# nbval-check-output must reproduce their outputs). Meanwhile the chapters' claims (pytest -m
+# claims: default-profile training on each claim's CI seeds) run in a second process, one seed
+# at a time, on the other core; their log follows the rest.
 # The browser test (tests/test_browser.py) needs chromium; it skips without it
 # unless CI is set. npm is optional outside CI for the same reason.
 test: $(STAMP)
 	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory mathjax; \
 	 elif [ -n "$${CI:-}" ]; then echo "npm is required in CI (offline MathJax for the browser test)"; exit 1; fi
-	@rc=0; \
+	@rc=0; log=$$(mktemp); \
+	 FDIV_CLAIM_WORKERS=1 $(PY) -m pytest tests -m claims -p no:cacheprovider $(PYTEST_ARGS) > $$log 2>&1 & \
+	 claims=$$!; \
 	 $(VENV)/bin/lint-imports || rc=$$?; \
-	 $(PY) -m pytest tests $(PYTEST_ARGS) || rc=$$?; \
+	 $(PY) -m pytest tests -m "not claims" $(PYTEST_ARGS) || rc=$$?; \
 	 $(NBVAL) book $(PYTEST_ARGS) || rc=$$?; \
+	 echo "--- the chapters' claims (pytest -m claims), run beside the above on the second core ---"; \
+	 wait $$claims || rc=$$?; cat $$log; rm -f $$log; \
 	 if [ $$rc -ne 0 ]; then echo "make test: FAILED (exit $$rc)"; fi; exit $$rc
 
 # The architecture: the layer and independence contracts of pyproject.toml.

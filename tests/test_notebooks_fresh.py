@@ -46,7 +46,7 @@ def _url() -> str:
     return build_notebooks.repository_url(ROOT / "_config.yml")
 
 
-REFERENCE_PAGES = ["book/api"]  # Markdown pages after the chapters (not notebooks)
+REFERENCE_PAGES = ["book/api", "book/build"]  # Markdown pages after the chapters (not notebooks)
 
 
 def test_toc_lists_the_chapters_and_they_exist():

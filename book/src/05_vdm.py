@@ -18,26 +18,25 @@
 # the two standard 2-D benchmarks.
 
 # %%
+import inspect
 import math
 
 import matplotlib.pyplot as plt
 import torch
-from IPython.display import Markdown, display
+from IPython.display import Code, Markdown, display
 
 import fdiv
-from fdiv.core import estimate, tables
+from fdiv.core import tables
+from fdiv.course import claims
+from fdiv.course.claims import ch05
 from fdiv.viz import plots
 from fdiv.datasets import get_dataset
-from fdiv.gan.models import GaussianGenerator, MLPCritic
-from fdiv.core.runtime import default_device, fast_profile, seed_everything
-from fdiv.evaluation import evaluate
-from fdiv.gan.training import TrainingDiverged, train
+from fdiv.core.runtime import fast_profile
 from fdiv.gan.training.recipes import recipe
 
 # tiny networks: one thread is fastest (and polite on shared CPUs)
 torch.set_num_threads(1)
 FAST = fast_profile()
-DEVICE = default_device()
 
 DIVERGENCES = fdiv.every(alphas=(0.5, 2.0))  # the alpha family at a few alphas
 
@@ -180,37 +179,30 @@ plt.show()
 #
 # take a gradient **ascent** step on $\hat J$ in $w$, then a gradient **descent** step in $\theta$.
 # Here is the whole algorithm as a function (Adam instead of plain gradient steps, and `k`
-# critic steps per generator step, a refinement of chapter 7):
+# critic steps per generator step, a refinement of chapter 7). It lives in the course package,
+# `fdiv.course.claims.ch05.vdm`, because the experiments of this chapter are *claims*: each runs
+# on five seeds, and the book asserts only what holds on all of them (or says how many).
 
 
 # %%
-def vdm(d, G, V, sample_data, steps, batch=256, lr_g=1e-2, lr_v=5e-3, k=5, seed=0):
-    """Alternating VDM: the critic V ascends J-hat (k steps), then G descends it."""
-    rng = seed_everything(seed)
-    opt_g = torch.optim.Adam(G.parameters(), lr=lr_g, betas=(0.5, 0.999))
-    opt_v = torch.optim.Adam(V.parameters(), lr=lr_v, betas=(0.5, 0.999))
-    for step in range(steps):
-        for _ in range(k):  # critic: ascend J-hat
-            x = sample_data(batch, rng)
-            x_hat = G(torch.randn(batch, G.latent_dim, generator=rng)).detach()
-            J = d.activation(V(x)).mean() - d.conjugate_activation(V(x_hat)).mean()
-            opt_v.zero_grad()
-            (-J).backward()
-            opt_v.step()
-        # generator: descend J-hat
-        x_hat = G(torch.randn(batch, G.latent_dim, generator=rng))
-        # the first term of J does not depend on theta
-        loss_g = -d.conjugate_activation(V(x_hat)).mean()
-        opt_g.zero_grad()
-        loss_g.backward()
-        opt_g.step()
-    return G, V
+display(Code(inspect.getsource(ch05.vdm), language="python"))
 
 
 # %% [markdown]
 # `fdiv.gan.training.train` runs the same loop with the bookkeeping a real run needs (history,
 # checkpoints, gradient penalties, learning-rate schedules, the non-saturating generator loss
 # of chapter 7 as default); `fdiv.gan.objectives.critic_objective` is the line computing `J`.
+#
+# ```{admonition} Seeds, machines and the numbers on this page
+# :class: note
+# A training run is chaotic: the same seed takes another path on another CPU, torch build or GPU.
+# So every training figure below is a mean over several seeds with the smallest and largest value
+# beside it, and what the text asserts holds on every seed from 0 to 4 (or on a stated number of
+# them). Expect your own run, in Colab say, to land inside those ranges, not on their means: on
+# `ring8` the GAN's two-sample accuracy moves by about $\pm 0.03$ and its high-quality share by
+# about $\pm 1.5$ points from seed to seed, and a long kl run without its penalty diverges on some
+# seeds and not on others. [Where this book was built](build.md) names the machine.
+# ```
 #
 # ## One Gaussian, fitted to two modes by VDM
 #
@@ -225,53 +217,34 @@ def vdm(d, G, V, sample_data, steps, batch=256, lr_g=1e-2, lr_v=5e-3, k=5, seed=
 # $\mathcal N(-1, 1)$.
 
 # %%
-data_1d = get_dataset("mixture1d")
-P_mix = data_1d.distribution
-START = (-1.0, 1.0)
-FIT_NAMES = ["kl", "reverse_kl"] if FAST else ["kl", "reverse_kl", "js", "jeffrey"]
-FIT_STEPS = 300
-
-
-def vdm_gaussian_fit(name, seed=0):
-    seed_everything(seed)
-    G = GaussianGenerator(1, mean=START[0], log_scale=math.log(START[1]))
-    V = MLPCritic(1, hidden=64, depth=2, activation="tanh")
-    vdm(
-        fdiv.get(name),
-        G,
-        V,
-        lambda n, rng: data_1d.sample(n, rng),
-        FIT_STEPS,
-        seed=seed,
-    )
-    return G.mean.item(), G.scale.item()
-
-
-exact = {
-    name: estimate.fit_gaussian_exact(name, P_mix, init=START) for name in FIT_NAMES
-}
-learned = {name: vdm_gaussian_fit(name) for name in FIT_NAMES}
-
+P_mix = get_dataset("mixture1d").distribution
+fit = claims.verify("vdm_fit_matches_exact")
+names = ch05.FIT_NAMES[:2] if FAST else ch05.FIT_NAMES
+exact = {name: ch05.exact_gaussian_fit(name) for name in names}
 rows = [
     "| divergence | exact $\\mu$ | VDM $\\mu$ | exact $\\sigma$ | VDM $\\sigma$ |",
     "|---|---|---|---|---|",
 ]
-for name in FIT_NAMES:
-    (mu, sigma), e = learned[name], exact[name]
-    rows.append(f"| {name} | {e.mu:.3f} | {mu:.3f} | {e.sigma:.3f} | {sigma:.3f} |")
+for n in names:
+    mu = claims.cell(fit, f"{n}_mu", ".3f")
+    sigma = claims.cell(fit, f"{n}_sigma", ".3f")
+    rows.append(f"| {n} | {exact[n].mu:.3f} | {mu} | {exact[n].sigma:.3f} | {sigma} |")
 display(Markdown("\n".join(rows)))
+print(fit.verdict_line())
 
 # %% tags=["hide-input"]
+first = fit.rows[min(fit.rows)]
 fig, ax = plt.subplots(figsize=(8, 3.4))
 plots.plot_density_1d(
     P_mix,
-    {f"{n} (VDM)": learned[n] for n in FIT_NAMES},
+    {f"{n} (VDM)": (first[f"{n}_mu"], first[f"{n}_sigma"]) for n in names},
     ax=ax,
     bounds=(-5, 5),
-    title=r"$N(\mu, \sigma^2)$ fitted to $P_X$ by VDM (solid) and exactly (dotted)",
+    title=rf"$N(\mu, \sigma^2)$ fitted to $P_X$ by VDM (solid, seed {min(fit.rows)}) "
+    "and exactly (dotted)",
 )
 xs = torch.linspace(-5, 5, 501, dtype=torch.float64)
-for i, n in enumerate(FIT_NAMES):
+for i, n in enumerate(names):
     e = exact[n]
     ax.plot(
         xs,
@@ -285,26 +258,18 @@ plt.show()
 # %% [markdown]
 # Forward KL *covers* both modes with a wide Gaussian centred near the data mean $0.6 \cdot (-2) + 0.4 \cdot 2 = -0.4$; reverse KL
 # *seeks* the heavier mode and fits it alone. The samples-only VDM fit lands on the exact
-# minimiser in both cases:
+# minimiser in both cases, on every seed: the claim `vdm_fit_matches_exact`, which the cell
+# above asserted (in the default profile), is that each VDM $\mu$ is within $0.15\,\sigma^\ast$
+# of the exact $\mu^\ast$ and each $\sigma$ within 10% of $\sigma^\ast$, for KL and reverse KL
+# (over the seeds the KL fit's $\mu$ lands up to about $0.08\,\sigma^\ast$ from $\mu^\ast$), and
+# that KL's $\sigma$ is more than three times reverse KL's: covering against seeking, from
+# samples alone. The VDM columns give the mean over the seeds and, in brackets, the smallest and
+# largest value. The exact minimisers need no seed:
 
 # %%
-for name in FIT_NAMES:
-    (mu, sigma), e = learned[name], exact[name]
-    if name == "jeffrey":
-        continue  # see the note below
-    assert abs(mu - e.mu) < 0.15 and abs(sigma / e.sigma - 1) < 0.1, (
-        name,
-        mu,
-        sigma,
-        e,
-    )
-assert (
-    exact["kl"].sigma > 1.9
-    and abs(exact["reverse_kl"].mu + 2) < 0.01
-    and abs(exact["reverse_kl"].sigma - 0.5) < 0.01
-)
-# covering vs seeking, from samples alone
-assert learned["kl"][1] > 3 * learned["reverse_kl"][1]
+assert exact["kl"].sigma > 1.9
+assert abs(exact["reverse_kl"].mu + 2) < 0.01
+assert abs(exact["reverse_kl"].sigma - 0.5) < 0.01
 
 # %% [markdown]
 # ```{note}
@@ -344,7 +309,7 @@ assert learned["kl"][1] > 3 * learned["reverse_kl"][1]
 # registry and checks the bound is attained by two disjoint distributions.
 
 # %% tags=["nbval-check-output"]
-BOUNDED = [d for d in DIVERGENCES if math.isfinite(d.f_at_zero + d.f_slope_inf)]
+BOUNDED = ch05.bounded(DIVERGENCES)  # f(0) + f'(inf) finite
 for d in BOUNDED:
     bound = d.f_at_zero + d.f_slope_inf
     disjoint = fdiv.discrete(d, [0.5, 0.5, 0.0, 0.0], [0.0, 0.0, 0.5, 0.5])
@@ -363,108 +328,74 @@ print("unbounded:", ", ".join(d.tag for d in DIVERGENCES if d not in BOUNDED))
 # laptop CPU; `fdiv train --divergence NAME --dataset ring8` runs the full-length version.
 
 # %%
+short = claims.verify("short_fgans_find_the_ring")
 GAN_DIVERGENCES = BOUNDED[:2] if FAST else BOUNDED
-DATASETS = ["ring8", "grid25"]
-GAN_STEPS = 50 if FAST else 1000
-SETTINGS = dict(
-    steps=GAN_STEPS,
-    batch_size=256,
-    lr_g=3e-3,
-    lr_d=3e-3,
-    lr_schedule="cosine",
-    gradient_penalty=0.1,
-    model=dict(hidden=64),
-    seed=0,
-    device=DEVICE,
-)
-runs = {}
-for ds_name in DATASETS:
-    for d in GAN_DIVERGENCES:
-        runs[ds_name, d.tag] = train(
-            divergence=d.name, divergence_params=d.params, dataset=ds_name, **SETTINGS
-        )
+UNBOUNDED = [] if FAST else [d for d in DIVERGENCES if d not in BOUNDED]
+print(short.verdict_line())
 
 # %% [markdown]
-# For the record, the same recipe with the unbounded divergences (in the default profile). A run whose
-# loss leaves the floating-point range stops with the trainer's `TrainingDiverged` error, which
-# names the step; the table below reports it instead of metrics.
-
-# %%
-UNBOUNDED = [] if FAST else [d for d in DIVERGENCES if d not in BOUNDED]
-unbounded_runs, diverged = {}, {}
-for ds_name in DATASETS:
-    for d in UNBOUNDED:
-        try:
-            unbounded_runs[ds_name, d.tag] = train(
-                divergence=d.name,
-                divergence_params=d.params,
-                dataset=ds_name,
-                **SETTINGS,
-            )
-        except TrainingDiverged as exc:
-            diverged[ds_name, d.tag] = exc.step
+# The table below adds the unbounded divergences with the same recipe. Those $2 \times 8$ runs per
+# seed are not repeated when the book is built: their rows come from the recorded sweep of
+# `make test-claims` (seeds 0-4). A run whose loss leaves the floating-point range stops with the
+# trainer's `TrainingDiverged` error, which names the step; the table counts those runs instead of
+# averaging their metrics.
 
 # %% tags=["hide-input"]
+seed = min(short.extras)
 cols = len(GAN_DIVERGENCES)
 fig, axes = plt.subplots(
-    len(DATASETS), cols, figsize=(2.4 * cols, 2.5 * len(DATASETS)), squeeze=False
+    2, cols, figsize=(2.4 * cols, 5.0), squeeze=False
 )
-for r, ds_name in enumerate(DATASETS):
+for r, ds_name in enumerate(ch05.DATASETS):
     ds = get_dataset(ds_name)
     for c, d in enumerate(GAN_DIVERGENCES):
         ax = axes[r, c]
-        plots.plot_samples_2d(
-            runs[ds_name, d.tag].sample(1000, seed=1), ds, ax, s=2, label=None
-        )
+        x = short.extras[seed].get(f"{ds_name}/{d.tag}")
+        plots.plot_samples_2d(x, ds, ax, s=2, label=None)
         ax.set_xticks([])
         ax.set_yticks([])
         if r == 0:
             ax.set_title(d.tag, fontsize="small")
     axes[r, 0].set_ylabel(ds_name)
+steps = 50 if FAST else ch05.SHORT_SETTINGS["steps"]
 fig.suptitle(
-    f"f-GAN samples (red) over the data density, {GAN_STEPS} generator steps each"
+    f"f-GAN samples (red) over the data density, {steps} generator steps, seed {seed}"
 )
 fig.tight_layout()
 plt.show()
 
 # %%
+unbounded = claims.recorded("short_unbounded_fgans")
 rows = [
     "| data | divergence | bounded | modes captured | high quality | reverse KL | "
-    "seconds |",
+    "diverged |",
     "|---|---|---|---|---|---|---|",
 ]
-for ds_name in DATASETS:
-    for name, res in [
-        (k[1], v) for k, v in {**runs, **unbounded_runs}.items() if k[0] == ds_name
-    ]:
-        m = res.metrics
+for ds_name in ch05.DATASETS:
+    for d in GAN_DIVERGENCES + UNBOUNDED:
+        key = f"{ds_name}/{d.tag}"
+        res = short if d in BOUNDED else unbounded
+        if res is None:  # no fresh record: make test-claims writes it
+            continue
+        lost = sum(bool(f[f"{key}/diverged"]) for f in res.rows.values())
         rows.append(
-            f"| {ds_name} | {name} | {'yes' if (ds_name, name) in runs else 'no'} "
-            f"| {m['modes']} / {m['num_modes']} | {100 * m['high_quality']:.1f}% "
-            f"| {m['reverse_kl']:.3f} | {m['seconds']:.1f} |"
+            f"| {ds_name} | {d.tag} | {'yes' if d in BOUNDED else 'no'} "
+            f"| {claims.cell(res, key + '/modes', '.1f')} "
+            f"| {claims.cell(res, key + '/high_quality', '.0f')}% "
+            f"| {claims.cell(res, key + '/reverse_kl', '.2f')} "
+            f"| {lost} of {len(res.rows)} |"
         )
-    for (ds, name), step in diverged.items():
-        if ds == ds_name:
-            rows.append(f"| {ds_name} | {name} | no | diverged at step {step} | | | |")
 display(Markdown("\n".join(rows)))
-for res in runs.values():
-    m = res.metrics
-    assert (
-        math.isfinite(m["reverse_kl"])
-        and 0 <= m["high_quality"] <= 1
-        and 0 <= m["modes"] <= m["num_modes"]
-    )
-    assert torch.isfinite(res.sample(500)).all()
-assert len(runs) + len(unbounded_runs) + len(diverged) == len(DATASETS) * (
-    len(GAN_DIVERGENCES) + len(UNBOUNDED)
-)
-if not FAST:
-    ring_modes = [runs["ring8", d.tag].metrics["modes"] for d in GAN_DIVERGENCES]
-    assert sum(m == 8 for m in ring_modes) >= len(ring_modes) // 2, ring_modes
+print(f"bounded: this build, seeds {', '.join(map(str, short.rows))}")
+if unbounded is not None and UNBOUNDED:
+    print(f"unbounded: recorded, seeds {', '.join(map(str, unbounded.rows))}")
+print("each figure: mean (smallest to largest) over the seeds")
 
 # %% [markdown]
-# Read the table with the budget in mind. After a thousand steps the bounded f-GANs have found all
-# of the ring's modes, but only part of their points are yet within $3 \times 0.01$ of a centre:
+# Read the table with the budget in mind; each figure is the mean over the seeds, with the smallest
+# and largest value in brackets. After a thousand steps most bounded f-GANs have found all of the
+# ring's modes (the claim `short_fgans_find_the_ring`, asserted above, is that at least half of them
+# do, on every seed), but only part of their points are yet within $3 \times 0.01$ of a centre:
 # sharpening the modes is what the thousands of steps of a full run are for. The grid is harder,
 # twenty-five modes, and at this budget the samples still spread over the square between them.
 # The unbounded rows tell the story of the rule of thumb: on the easy ring several of them still
@@ -520,79 +451,50 @@ print("activations:", alpha_half.activation_expr, "vs", hellinger.activation_exp
 # splits its mass with a small bridge of its own. The price is coarser balancing: moving a whole
 # component from an over- to an under-populated mode is a big step. The cell trains the GAN on `ring8`
 # with both latents, with the trainer's defaults for this data set (those of `fdiv train`, shortened
-# to 2,000 steps) and the same seed, and counts the points further than 10 standard deviations from
-# every centre.
+# to 2,000 steps) and the same seeds, and counts the points further than 10 standard deviations
+# from every centre.
 
 # %%
-BRIDGE_STEPS = 50 if FAST else 2000
-LATENTS = {
-    "plain Gaussian latent": dict(latent_mixture=0),  # z ~ N(0, I_2)
-    "mixture latent, K = 50": dict(),
-}  # {}: the trainer's default for ring8
-latent_runs = {
-    kind: train(
-        divergence="gan",
-        dataset="ring8",
-        steps=BRIDGE_STEPS,
-        model=model,
-        seed=0,
-        device=DEVICE,
-    )
-    for kind, model in LATENTS.items()
-}
-
-
-def bridge_fraction(x, ds, radius=10):
-    """Fraction of samples more than `radius` standard deviations from every centre."""
-    return (
-        (
-            torch.cdist(x.double(), ds.centers.double()).min(dim=1).values
-            > radius * ds.std
+latents = claims.verify("mixture_latent_fewer_bridges")
+labels = {"plain": "plain Gaussian latent", "mixture": "mixture latent, K = 50"}
+display(
+    Markdown(
+        claims.table(
+            latents,
+            {
+                f"{labels[k]}: {what}": (f"{k}/{key}", fmt)
+                for k in labels
+                for what, key, fmt in (
+                    ("modes", "modes", ".1f"),
+                    ("high quality (%)", "high_quality", ".1f"),
+                    ("beyond 10 std (%)", "bridges", ".2f"),
+                    ("reverse KL", "reverse_kl", ".3f"),
+                )
+            },
         )
-        .double()
-        .mean()
-        .item()
     )
-
-
-ring = get_dataset("ring8")
-rows = [
-    "| latent | modes | high quality | beyond 10 std | reverse KL |",
-    "|---|---|---|---|---|",
-]
-bridges = {}
-for kind, res in latent_runs.items():
-    m = res.metrics
-    bridges[kind] = bridge_fraction(res.sample(2500, seed=1), ring)
-    rows.append(
-        f"| {kind} | {m['modes']} / {m['num_modes']} | {100 * m['high_quality']:.1f}% "
-        f"| {100 * bridges[kind]:.2f}% | {m['reverse_kl']:.3f} |"
-    )
-display(Markdown("\n".join(rows)))
-assert latent_runs["mixture latent, K = 50"].generator.latent_mixture == 50
-assert latent_runs["plain Gaussian latent"].generator.latent_mixture == 0
-if not FAST:
-    assert bridges["mixture latent, K = 50"] < bridges["plain Gaussian latent"], bridges
+)
+print(latents.verdict_line())
 
 # %% tags=["hide-input"]
+seed = min(latents.extras)
+ring = get_dataset("ring8")
 fig, axes = plt.subplots(1, 2, figsize=(8, 4))
-for ax, (kind, res) in zip(axes, latent_runs.items()):
-    G = res.generator
-    z = torch.randn(2000, G.latent_dim, generator=torch.Generator().manual_seed(1))
-    with torch.no_grad():
-        x = G(z.to(next(G.parameters()).device)).cpu()
+for ax, kind in zip(axes, labels):
+    x, component = latents.extras[seed][kind]
     # the data density only
     plots.plot_samples_2d(None, ring, ax, bounds=(-1.4, 1.4, -1.4, 1.4))
-    if G.latent_mixture:
-        ax.scatter(x[:, 0], x[:, 1], s=2, c=G.component(z) % 10, cmap="tab10")
+    if component is not None:
+        ax.scatter(x[:, 0], x[:, 1], s=2, c=component % 10, cmap="tab10")
     else:
         ax.scatter(x[:, 0], x[:, 1], s=2, color="C3")
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.set_title(kind, fontsize="small")
+    ax.set_title(labels[kind], fontsize="small")
+steps = 50 if FAST else ch05.BRIDGE_STEPS
 fig.suptitle(
-    f"ring8, GAN after {BRIDGE_STEPS} steps (mixture latent coloured by component, mod "
-    "10)"
+    f"ring8, GAN after {steps} steps, seed {seed} (mixture latent coloured by "
+    "component, mod 10)"
 )
 fig.tight_layout()
 plt.show()
@@ -629,44 +531,41 @@ plt.show()
 # the *floor*) and the GAN trained with `fdiv train`'s defaults for `ring8`.
 
 # %%
-MATCH_STEPS = 100 if FAST else None  # None: the dataset's own number of steps (4,000)
-match = train(
-    divergence="gan", dataset="ring8", steps=MATCH_STEPS, seed=0, device=DEVICE
-)
-ring = get_dataset("ring8")
-perfect = evaluate(ring, ring.sample(2500, torch.Generator().manual_seed(11)))
-rows = [
-    "| sampler | two-sample accuracy | spread | largest offset | high quality "
-    "| modes |",
-    "|---|---|---|---|---|---|",
-]
-gan_label = f"GAN, {match.config.steps} steps"
-for name, m in [("the data itself", perfect), (gan_label, match.metrics)]:
-    rows.append(
-        f"| {name} | {m['two_sample_accuracy']:.3f} ± {m['two_sample_stderr']:.3f} "
-        f"| {m['spread']:.2f} | {m['mean_offset']:.2f} std | "
-        f"{100 * m['high_quality']:.1f}% | {m['modes']} / 8 |"
-    )
-display(Markdown("\n".join(rows)))
-if FAST:
-    steps = match.config.steps
-    print(f"fast profile: {steps} steps instead of 4,000 (figures not final)")
+match = claims.verify("gan_modes_but_not_the_data")
+perfect = ch05.perfect_ring_sampler()
 se = perfect["two_sample_stderr"]
 assert abs(perfect["two_sample_accuracy"] - 0.5) < 4 * se  # the floor is chance
 assert 0.95 < perfect["spread"] < 1.05 and abs(perfect["high_quality"] - 0.989) < 0.01
-gap = match.metrics["two_sample_accuracy"] - perfect["two_sample_accuracy"]
-verdict = "tells them apart" if gap > 3 * se else "cannot tell them apart"
-print(
-    f"the classifier {verdict}: {gap:+.3f} above the floor "
-    f"({gap / se:.0f} standard errors)"
-)
-if not FAST:
-    assert match.metrics["modes"] == 8 and gap > 3 * se
+rows = [
+    "| sampler | two-sample accuracy | spread | largest offset (std) "
+    "| high quality (%) | modes |",
+    "|---|---|---|---|---|---|",
+    f"| the data itself | {perfect['two_sample_accuracy']:.3f} ± {se:.3f} "
+    f"| {perfect['spread']:.2f} | {perfect['mean_offset']:.2f} "
+    f"| {100 * perfect['high_quality']:.1f} | {perfect['modes']} |",
+]
+cells = [
+    claims.cell(match, key, fmt)
+    for key, fmt in (
+        ("two_sample_accuracy", ".3f"),
+        ("spread", ".2f"),
+        ("mean_offset", ".2f"),
+        ("high_quality", ".1f"),
+        ("modes", ".1f"),
+    )
+]
+steps = int(match.rows[min(match.rows)]["steps"])
+rows.append(f"| GAN, {steps} steps | " + " | ".join(cells) + " |")
+display(Markdown("\n".join(rows)))
+gap = claims.cell(match, "gap_in_stderr", ".0f")
+print(f"GAN above the floor, in standard errors of the test: {gap}")
+print(match.verdict_line())
 
 # %% [markdown]
-# At the full length the GAN finds every mode (the cell asserts it in the default profile), but the
-# classifier still tells its points from the data well above chance (the line under the table
-# gives the margin in standard errors): within each mode the
+# At the full length the GAN finds every mode on every seed (the claim
+# `gan_modes_but_not_the_data`, asserted in the default profile), but the classifier still tells
+# its points from the data well above chance (the line under the table gives the margin in
+# standard errors, mean and range over the seeds): within each mode the
 # generated cloud is not yet the data's Gaussian, a little too narrow or off-centre. This is the
 # critic's limit as much as the generator's: a critic that cannot resolve the shape of a mode
 # cannot teach it. The trainer's recipe for `ring8` (`fdiv/gan/training/recipes.py`) therefore
@@ -682,7 +581,7 @@ if not FAST:
 # ($\sigma_f(v) = v$, $f^\ast(t) = e^{t-1}$): a critic that grows without limit on a few points
 # makes $f^\ast(T)$ overflow. The recipe for `kl` on `ring8` adds an R1 penalty
 # $\tfrac{\gamma}{2}\mathbb E_{P_X}\|\nabla_x V_w\|^2$ with $\gamma = 1$, which keeps the critic
-# smooth. The cell runs the recipe once without the penalty and once with it.
+# smooth. The cell runs the recipe without the penalty and with it, on each seed.
 
 # %%
 print("recipe for kl on ring8:")
@@ -693,27 +592,26 @@ for key, value in recipe("ring8", "kl").items():
             print(f"    {k} = {v}")
     else:
         print(f"  {key} = {value}")
-KL_STEPS = 100 if FAST else None
-stabiliser = {}
-for gamma in (0.0, None):  # None: the recipe's gamma = 1
-    label = "no penalty" if gamma == 0.0 else "R1 penalty, gamma = 1"
-    try:
-        res = train(
-            divergence="kl",
-            dataset="ring8",
-            steps=KL_STEPS,
-            gradient_penalty=gamma,
-            seed=0,
-            device=DEVICE,
-        )
-        m = res.metrics
-        stabiliser[label] = f"{m['modes']} / 8 modes, {100 * m['high_quality']:.1f}%"
-    except TrainingDiverged as exc:
-        stabiliser[label] = f"diverged at step {exc.step}"
-for label, outcome in stabiliser.items():
-    print(f"{label:>22}: {outcome}")
-if FAST:
-    print("fast profile: 100 steps; at the full 3,000 the unpenalised run diverges")
-else:
-    assert stabiliser["no penalty"].startswith("diverged"), stabiliser
-    assert stabiliser["R1 penalty, gamma = 1"].startswith("8 / 8"), stabiliser
+kl = claims.verify("kl_needs_its_penalty")
+n_seeds = len(kl.rows)
+lost = sum(bool(f["none/diverged"]) for f in kl.rows.values())
+figures = {}
+for kind, label in (("none", "no penalty"), ("r1", "R1 penalty, gamma = 1")):
+    figures[f"{label}: modes"] = (f"{kind}/modes", ".1f")
+    figures[f"{label}: two-sample accuracy"] = (f"{kind}/two_sample_accuracy", ".3f")
+    figures[f"{label}: high quality (%)"] = (f"{kind}/high_quality", ".1f")
+display(Markdown(claims.table(kl, figures)))
+print(f"no penalty: diverged on {lost} of {n_seeds} seeds (the table: the others)")
+print(kl.verdict_line())
+
+# %% [markdown]
+# Read the table as a tendency, not as one run's fate. With the penalty, kl finds all eight modes
+# on every seed. Without it, the critic runs away on some seeds (the count under the table) and
+# the run stops with `TrainingDiverged`; on the others the modes come out broader than with the
+# penalty (a lower high-quality share). *Which* seeds diverge changes from machine to machine,
+# because a run's path depends on the CPU's kernels, the torch build and the device; the claim
+# `kl_needs_its_penalty` asserts what survives that: on at least three of five seeds the
+# unpenalised run diverges or ends with broader modes. The penalty buys stability, not a better
+# match: where the unpenalised run survives, its two-sample accuracy is no worse than the
+# penalised run's, because the penalty that keeps the critic smooth also limits how sharply it can
+# resolve the shape of each mode.

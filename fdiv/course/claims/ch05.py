@@ -3,7 +3,8 @@
 * ``vdm_fit_matches_exact``: a Gaussian fitted to the 1-D mixture by VDM (the twelve-line loop
   :func:`vdm`) lands on the exact minimiser for kl and reverse_kl, and covers (kl) vs seeks (reverse
   kl) a mode.
-* ``short_fgans_find_the_ring``: after 1,000 steps most bounded f-GANs find the ring's 8 modes.
+* ``short_fgans_find_the_ring``: after 1,000 steps most bounded f-GANs find the ring's 8 modes
+  (``short_unbounded_fgans``: the unbounded ones with the same recipe, a figure, not asserted).
 * ``mixture_latent_fewer_bridges``: the mixture latent leaves fewer points between the modes.
 * ``gan_modes_but_not_the_data``: at the full length the GAN finds every mode of ring8, yet a
   two-sample test still tells its points from the data.
@@ -25,6 +26,7 @@ from fdiv.datasets import get_dataset
 from fdiv.evaluation import evaluate
 from fdiv.gan.models import GaussianGenerator, MLPCritic
 from fdiv.gan.training import TrainingDiverged, train
+from fdiv.gan.training.recipes import recipe
 
 __all__ = ["CLAIMS", "vdm", "vdm_gaussian_fit", "exact_gaussian_fit", "bridge_fraction", "bounded",
            "FIT_NAMES", "DATASETS", "SHORT_SETTINGS"]
@@ -84,7 +86,7 @@ def _measure_fit(seed: int, fast: bool) -> Dict[str, float]:
 
 
 def _fit_holds(f) -> bool:
-    close = all(abs(f[f"{n}_mu"] - exact_gaussian_fit(n).mu) < 0.15
+    close = all(abs(f[f"{n}_mu"] - exact_gaussian_fit(n).mu) < 0.15 * exact_gaussian_fit(n).sigma
                 and abs(f[f"{n}_sigma"] / exact_gaussian_fit(n).sigma - 1) < 0.1 for n in ("kl", "reverse_kl"))
     return close and f["kl_sigma"] > 3 * f["reverse_kl_sigma"]
 
@@ -100,31 +102,43 @@ def bounded(divergences):
     return [d for d in divergences if math.isfinite(d.f_at_zero + d.f_slope_inf)]
 
 
-def _short_divergences(fast: bool):
+def short_divergences(fast: bool = False):
+    """(bounded, unbounded) divergences of the short-budget table: the registry with alpha = 1/2, 2."""
     every_d = every(alphas=(0.5, 2.0))
     inside = bounded(every_d)
     return (inside[:2], []) if fast else (inside, [d for d in every_d if d not in inside])
 
 
-def _measure_short(seed: int, fast: bool) -> Dict[str, float]:
-    """Figures ``DATA/TAG/modes``, ``/high_quality`` (%), ``/reverse_kl``, ``/diverged`` (step or 0)."""
-    inside, outside = _short_divergences(fast)
+def _short_runs(divergences, seed: int, fast: bool):
+    """Figures ``DATA/TAG/modes``, ``/high_quality`` (%), ``/reverse_kl``, ``/diverged`` (step or 0);
+    extras: 1,000 samples of each run that did not diverge, by ``DATA/TAG``."""
     settings = dict(SHORT_SETTINGS, steps=50 if fast else SHORT_SETTINGS["steps"], seed=seed, progress=False)
     out: Dict[str, float] = {}
+    samples = {}
     for ds in DATASETS:
-        for d in [*inside, *outside]:
+        for d in divergences:
             key = f"{ds}/{d.tag}"
             try:
-                m = train(divergence=d.name, divergence_params=d.params, dataset=ds, **settings).metrics
+                res = train(divergence=d.name, divergence_params=d.params, dataset=ds, **settings)
+                m, samples[key] = res.metrics, res.sample(1000, seed=1)
                 out.update({f"{key}/modes": m["modes"], f"{key}/high_quality": 100 * m["high_quality"],
                             f"{key}/reverse_kl": m["reverse_kl"], f"{key}/diverged": 0})
             except TrainingDiverged as exc:
                 out.update({f"{key}/modes": math.nan, f"{key}/high_quality": math.nan,
                             f"{key}/reverse_kl": math.nan, f"{key}/diverged": exc.step})
-    rings = [out[f"ring8/{d.tag}/modes"] for d in inside]
-    out["ring8_bounded_all_modes"] = sum(m == 8 for m in rings)
-    out["ring8_bounded"] = len(rings)
-    return out
+    return out, samples
+
+
+def _measure_short(seed: int, fast: bool):
+    inside = short_divergences(fast)[0]
+    out, samples = _short_runs(inside, seed, fast)
+    out["ring8_bounded_all_modes"] = sum(out[f"ring8/{d.tag}/modes"] == 8 for d in inside)
+    out["ring8_bounded"] = len(inside)
+    return out, samples
+
+
+def _measure_unbounded(seed: int, fast: bool):
+    return _short_runs(short_divergences(fast)[1], seed, fast)[0]
 
 
 def _short_holds(f) -> bool:
@@ -142,17 +156,23 @@ def bridge_fraction(x, ds, radius: float = 10) -> float:
     return (dist > radius * ds.std).double().mean().item()
 
 
-def _measure_bridges(seed: int, fast: bool) -> Dict[str, float]:
+def _measure_bridges(seed: int, fast: bool):
+    """Figures ``KIND/modes``, ``/high_quality`` (%), ``/bridges`` (% beyond 10 std), ``/reverse_kl``;
+    extras: per kind, 2,000 generated points and their latent component (None for the plain latent)."""
     ring = get_dataset("ring8")
     out: Dict[str, float] = {}
+    drawn = {}
     for kind, model in LATENTS.items():
         res = train(divergence="gan", dataset="ring8", steps=50 if fast else BRIDGE_STEPS, model=model,
                     seed=seed, progress=False)
-        m = res.metrics
+        m, G = res.metrics, res.generator.cpu()
+        z = torch.randn(2000, G.latent_dim, generator=torch.Generator().manual_seed(1))
+        with torch.no_grad():
+            drawn[kind] = (G(z), G.component(z) if G.latent_mixture else None)
         out.update({f"{kind}/modes": m["modes"], f"{kind}/high_quality": 100 * m["high_quality"],
                     f"{kind}/bridges": 100 * bridge_fraction(res.sample(2500, seed=1), ring),
                     f"{kind}/reverse_kl": m["reverse_kl"]})
-    return out
+    return out, drawn
 
 
 # --------------------------------------------------------------------------- the full-length GAN
@@ -192,36 +212,46 @@ def _measure_kl(seed: int, fast: bool) -> Dict[str, float]:
 
 
 def _kl_holds(f) -> bool:
-    """The penalised run finds all 8 modes; the unpenalised one diverges, or ends clearly worse: fewer
-    modes, or a two-sample accuracy at least 0.03 higher."""
-    if f["r1/modes"] != 8:
+    """The penalised run trains (all 8 modes); the unpenalised one diverges, loses a mode, or ends with
+    broader modes: a high-quality share at least 5 points below the penalised run's."""
+    if f["r1/diverged"] or f["r1/modes"] != 8:
         return False
-    if f["none/diverged"]:
+    if f["none/diverged"] or f["none/modes"] < 8:
         return True
-    return f["none/modes"] < 8 or f["none/two_sample_accuracy"] > f["r1/two_sample_accuracy"] + 0.03
+    return f["none/high_quality"] < f["r1/high_quality"] - 5
+
+
+def _defaults(divergence: str):
+    """What fdiv train uses for ``divergence`` on ring8 (part of a claim's fingerprint)."""
+    return dict(dataset=get_dataset("ring8").train_defaults, recipe=recipe("ring8", divergence))
 
 
 CLAIMS = [
     Claim("vdm_fit_matches_exact", "05",
-          "VDM fits N(mu, sigma^2) to mixture1d within 0.15 in mu and 10% in sigma of the exact minimiser "
-          "(kl and reverse_kl), and kl's sigma is more than three times reverse kl's.",
+          "VDM fits N(mu, sigma^2) to mixture1d within 0.15 sigma in mu and 10% in sigma of the exact "
+          "minimiser (kl and reverse_kl), and kl's sigma is more than three times reverse kl's.",
           _measure_fit, _fit_holds, settings=dict(steps=FIT_STEPS, start=FIT_START, names=FIT_NAMES)),
     Claim("short_fgans_find_the_ring", "05",
           "After 1,000 steps at least half of the bounded f-GANs find all 8 modes of ring8.",
           _measure_short, _short_holds, settings=SHORT_SETTINGS, book_seeds=(0, 1), ci_seeds=(0,)),
+    Claim("short_unbounded_fgans", "05",
+          "The unbounded divergences with the same 1,000-step recipe on ring8 and grid25 (shown, not "
+          "asserted; the book quotes the recorded sweep).",
+          _measure_unbounded, None, settings=SHORT_SETTINGS),
     Claim("mixture_latent_fewer_bridges", "05",
           "After 2,000 steps of the GAN on ring8 the mixture latent leaves fewer points more than 10 "
           "standard deviations from every mode than the plain Gaussian latent.",
           _measure_bridges, lambda f: f["mixture/bridges"] < f["plain/bridges"],
-          settings=dict(steps=BRIDGE_STEPS, latents=LATENTS), book_seeds=(0, 1), ci_seeds=(0, 1)),
+          settings=dict(steps=BRIDGE_STEPS, latents=LATENTS, **_defaults("gan")), book_seeds=(0, 1), ci_seeds=(0,)),
     Claim("gan_modes_but_not_the_data", "05",
           "At fdiv train's defaults the GAN finds all 8 modes of ring8, and the two-sample test still tells "
           "its samples from the data (accuracy more than 3 standard errors above the floor).",
-          _measure_match, _match_holds, settings=dict(dataset="ring8", steps="default"),
-          book_seeds=(0, 1), ci_seeds=(0, 1)),
+          _measure_match, _match_holds, settings=_defaults("gan"),
+          book_seeds=(0, 1), ci_seeds=(0,)),
     Claim("kl_needs_its_penalty", "05",
-          "With its recipe's R1 penalty (gamma = 1) kl finds all 8 modes of ring8; without it the run "
-          "diverges or ends clearly worse.",
-          _measure_kl, _kl_holds, settings=dict(dataset="ring8", gammas=(0.0, 1.0)), quorum=4,
-          book_seeds=(0, 1), ci_seeds=(0, 1)),
+          "On at least 3 of 5 seeds, kl on ring8 with its recipe's R1 penalty (gamma = 1) finds all 8 "
+          "modes while the run without it diverges, loses a mode or ends with broader modes (high "
+          "quality at least 5 points lower).",
+          _measure_kl, _kl_holds, settings=dict(gammas=(0.0, 1.0), **_defaults("kl")), quorum=3,
+          book_seeds=(0, 1), ci_seeds=(0, 1, 2)),
 ]
