@@ -132,6 +132,9 @@ class Sweep:
     def verdict_line(self) -> str:
         """One line: how many seeds hold, against the promise."""
         n, ok = len(self.rows), len(self.rows) - len(self.failed)
+        if self.fast:
+            return (f"{self.claim.name}: fast profile, {n} seed(s) of a shorter run; not checked (the claim "
+                    "is about the default profile)")
         if not self.claim.asserted:
             return f"{self.claim.name}: shown over {n} seeds ({_seed_range(list(self.rows))}), not asserted"
         state = "holds" if self.holds else "FAILS"
@@ -196,14 +199,11 @@ def sweep(claim: Claim, seeds: Optional[Sequence[int]] = None, *, fast: bool = F
     thread, which is the fastest way to train small networks); on a GPU, one after another.  A claim
     registered in :mod:`fdiv.course.claims.registry` can run in a child process; any other runs here.
     """
-    from tqdm.auto import tqdm
-
     from fdiv.core.runtime import show_progress
 
     seeds = tuple(claim.seeds if seeds is None else seeds)
     n = _workers(len(seeds), workers)
-    bar = tqdm(total=len(seeds), desc=claim.name, unit="seed",
-               disable=not (show_progress() if progress is None else progress))
+    bar = _bar(len(seeds), claim.name, show_progress() if progress is None else progress)
     rows: Dict[int, Tuple[Figures, Any]] = {}
     if n == 1 or not _registered(claim):
         for s in seeds:
@@ -220,6 +220,24 @@ def sweep(claim: Claim, seeds: Optional[Sequence[int]] = None, *, fast: bool = F
     bar.close()
     return Sweep(claim, {s: rows[s][0] for s in seeds}, fast,
                  {s: rows[s][1] for s in seeds if rows[s][1] is not None})
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _bar(total: int, desc: str, show: bool):
+    """A ``tqdm.auto`` bar over the seeds where someone will see it (imported only then: in a kernel
+    without ipywidgets, importing ``tqdm.auto`` prints a warning into the page)."""
+    if not show:
+        return _NoBar()
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="seed")
 
 
 def _registered(claim: Claim) -> bool:
