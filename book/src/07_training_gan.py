@@ -19,15 +19,17 @@
 # "non-saturating" one used in practice, and try several discriminator steps per generator step.
 
 # %%
+import inspect
 import math
 
 import matplotlib.pyplot as plt
 import torch
+from IPython.display import Code, Markdown, display
 
 import fdiv
-from fdiv.gan.models import GaussianGenerator, MLPCritic
+from fdiv.course import claims
 from fdiv.gan.objectives import critic_objective, generator_loss
-from fdiv.core.runtime import fast_profile, seed_everything
+from fdiv.core.runtime import fast_profile
 
 # tiny networks: one thread is fastest (and polite on shared CPUs)
 torch.set_num_threads(1)
@@ -109,39 +111,32 @@ assert torch.allclose(T_star, log_D_star)
 # Now a discriminator that has to *learn* $D^\ast$ from samples. The data are
 # $P_X = \mathcal N(0, 1)$, the (frozen) generator produces $P_\theta = \mathcal N(1.5, 0.7^2)$, and
 # $V_w$ is a small MLP trained by Adam on $\hat J_{\mathrm{GAN}}$ with fresh minibatches at every
-# step: exactly the discriminator half of GAN training, with the generator switched off.
+# step: exactly the discriminator half of GAN training, with the generator switched off. The
+# experiments of this chapter live in `fdiv.course.claims.ch07`; here is the loop:
 
 # %%
-P = torch.distributions.Normal(0.0, 1.0)
-Q = torch.distributions.Normal(1.5, 0.7)
+from fdiv.course.claims import ch07
 
+P, Q = ch07.P_DATA, ch07.P_MODEL  # N(0, 1) and N(1.5, 0.7^2)
+display(Code(inspect.getsource(ch07.train_discriminator), language="python"))
 
-def train_discriminator(P, Q, steps, batch=256, lr=3e-3, seed=0):
-    """Adam ascent on J_GAN for a 1-D MLP critic V_w; P and Q are fixed. Returns V_w."""
-    seed_everything(seed)
-    V = MLPCritic(1, hidden=32, depth=2, activation="tanh")
-    opt = torch.optim.Adam(V.parameters(), lr=lr)
-    for _ in range(steps):
-        x, x_hat = P.sample((batch, 1)), Q.sample((batch, 1))
-        loss = -critic_objective(gan, V(x), V(x_hat))  # ascend J = descend -J
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    return V
+# %% [markdown]
+# A trained network depends on more than its seed: another CPU, torch build or thread count
+# takes another path from the same seed. So each statement about training below is a *claim*,
+# run on seeds 0-4 (`claims.verify` asserts it in the book; the fast profile runs one short
+# seed and asserts nothing), and the tables give the mean and the range over the seeds. This
+# one: 1,500 steps bring $D_w$ within 0.08 of $D^\ast$ wherever $(p_X + p_\theta)/2 > 0.02$, that
+# is where the samples actually are.
 
-
-steps = 600 if FAST else 1500
-V = train_discriminator(P, Q, steps)
-
+# %%
+d_star = claims.verify("discriminator_learns_d_star")
+V = d_star.extras[0]["V"]  # seed 0's discriminator, for the figure
 xs = torch.linspace(-3.5, 4.0, 751)
 with torch.no_grad():
     D_learned = torch.sigmoid(V(xs[:, None]))
 D_star = torch.sigmoid(P.log_prob(xs) - Q.log_prob(xs))  # p / (p + q), computed stably
-mix = 0.5 * (P.log_prob(xs).exp() + Q.log_prob(xs).exp())
-where = mix > 0.02  # where the samples actually are
-err = (D_learned - D_star)[where].abs().max().item()
-print(f"max |D_w - D*| where (p + q)/2 > 0.02: {err:.3f}")
-assert err < 0.08
+figures = {"max |D_w - D*| where the samples are": ("d_star_error", ".3f")}
+display(Markdown(claims.table(d_star, figures)))
 
 # %% tags=["hide-input"]
 fig, ax = plt.subplots(figsize=(7, 3.2))
@@ -150,7 +145,7 @@ ax.fill_between(
     xs, Q.log_prob(xs).exp(), color="C3", alpha=0.25, label=r"model $p_\theta$"
 )
 ax.plot(xs, D_star, "k--", lw=2, label=r"$D^\ast = p_X / (p_X + p_\theta)$")
-ax.plot(xs, D_learned, "C2", lw=1.5, label=r"trained $D_w$")
+ax.plot(xs, D_learned, "C2", lw=1.5, label=r"trained $D_w$ (seed 0)")
 ax.set_xlabel("$x$")
 ax.legend(frameon=False, fontsize="small", loc="center left")
 ax.set_title("The discriminator learns the density ratio")
@@ -163,34 +158,35 @@ plt.show()
 # the trained discriminator's $\hat J_{\mathrm{GAN}}$ should be close to (and, up to sampling error,
 # below) its maximum $2 D_{\mathrm{JS}}(P_X \Vert P_\theta) - \log 4$, which we compute by quadrature.
 
-# %%
-with torch.no_grad():
-    n = 200_000
-    J_hat = critic_objective(gan, V(P.sample((n, 1))), V(Q.sample((n, 1)))).item()
+# %% tags=["nbval-check-output"]
 J_max = 2 * fdiv.integrate("js", P, Q) - math.log(4)
-print(f"J of the trained discriminator: {J_hat:.4f};  2 D_JS - log 4 = {J_max:.4f}")
-assert abs(J_hat - J_max) < 0.03
+print(f"2 D_JS - log 4 = {J_max:.4f}")
 # the GAN's f gives the same number
 assert abs(fdiv.integrate(gan, P, Q) - J_max) < 1e-8
+
+# %% [markdown]
+# The claim measured $\hat J_{\mathrm{GAN}}$ of each seed's discriminator on 200,000 fresh points of
+# each distribution, and promises it within 0.03 of $2 D_{\mathrm{JS}} - \log 4$:
+
+# %%
+figures = {"J of the trained discriminator - (2 D_JS - log 4)": ("j_gap", "+.4f")}
+display(Markdown(claims.table(d_star, figures)))
 
 # %% [markdown]
 # ## The equilibrium: $D = \tfrac12$
 #
 # If the generator has succeeded, $p_\theta = p_X$ and $D^\ast = p_X / (2 p_X) = \tfrac12$:
 # the best discriminator can only guess, and $J_{\mathrm{GAN}} = 2 \log \tfrac12 = -\log 4$.
-# Training the same discriminator with both samples drawn from $P_X$ shows it.
+# Training the same discriminator for 600 steps with both samples drawn from $P_X$ shows it
+# (the same claim: within 0.05 of $\tfrac12$ where $p_X > 0.02$, and $J$ within 0.01 of
+# $-\log 4 = -1.3863$).
 
 # %%
-V_eq = train_discriminator(P, P, 300 if FAST else 600, seed=1)
-with torch.no_grad():
-    D_eq = torch.sigmoid(V_eq(xs[:, None]))
-    J_eq = critic_objective(gan, V_eq(P.sample((n, 1))), V_eq(P.sample((n, 1)))).item()
-dev = (D_eq - 0.5)[P.log_prob(xs).exp() > 0.02].abs().max().item()
-print(
-    f"max |D_w - 1/2| where p_X > 0.02: {dev:.3f};  J = {J_eq:.4f}  (-log 4 = "
-    f"{-math.log(4):.4f})"
-)
-assert dev < 0.05 and abs(J_eq + math.log(4)) < 0.01
+figures = {
+    "max |D_w - 1/2| where p_X > 0.02": ("half_error", ".3f"),
+    "J + log 4": ("half_j_gap", "+.5f"),
+}
+display(Markdown(claims.table(d_star, figures)))
 
 # %% [markdown]
 # ```{note}
@@ -336,53 +332,34 @@ assert math.isclose(sat, two_js, rel_tol=1e-5)
 assert math.isclose(nonsat, kl_minus_2js, rel_tol=1e-5)
 assert abs(flat_js) < 1e-6 and abs(flat_ns) < 1e-6
 # at mu = 0 both slopes are zero up to round-off, whose digits differ between CPUs
-print("slopes at P_theta = P_X (mu = 0): both below 1e-6 in size (zero up to round-off)")
+print(
+    "slopes at P_theta = P_X (mu = 0): both below 1e-6 in size (zero up to round-off)"
+)
 
 # %% [markdown]
 # The argument says that a discriminator that is *too strong*, one that rejects the generated
 # points with confidence, starves the saturating loss of gradient. Here it is measured rather
 # than argued: a fixed generator (the library's `ring8` MLP at its initialisation, a blob near the
 # origin), a discriminator trained against it for $k$ steps, and the norm of each loss's gradient
-# with respect to the generator's weights on the same 512 noise vectors.
+# with respect to the generator's weights on the same 512 noise vectors
+# (`ch07.discriminator_strength`). The claim: after 1,000 steps $D(g(z))$ is below $10^{-3}$ and
+# the saturating gradient more than $10^4$ times smaller than the non-saturating one.
 
 # %%
-from fdiv.datasets import get_dataset
-from fdiv.gan.models import default_models
-
-ring = get_dataset("ring8")
-rng = seed_everything(0)
-G0, V0 = default_models(ring)
-z = torch.randn(512, G0.latent_dim, generator=rng)
-opt = torch.optim.Adam(V0.parameters(), lr=2e-3, betas=(0.5, 0.9))
-strength, done = [], 0
-for k in (0, 10, 100, 1000):
-    for _ in range(k - done):  # k discriminator steps in all, the generator fixed
-        with torch.no_grad():
-            fake = G0(torch.randn(256, G0.latent_dim, generator=rng))
-        loss = -critic_objective(gan, V0(ring.sample(256, rng)), V0(fake))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    done = k
-    norm = {}
-    for kind in ("minimax", "nonsaturating"):
-        G0.zero_grad()
-        generator_loss(gan, V0(G0(z)), kind).backward()
-        norm[kind] = torch.sqrt(sum((p.grad**2).sum() for p in G0.parameters())).item()
-    with torch.no_grad():
-        d_fake = torch.sigmoid(V0(G0(z))).mean().item()
-    strength.append((k, d_fake, norm["minimax"], norm["nonsaturating"]))
-    print(
-        f"k = {k:4d}: mean D(g(z)) = {d_fake:.1e};  |gradient| saturating "
-        f"{norm['minimax']:.1e}, non-saturating {norm['nonsaturating']:.1e}"
+strength = claims.verify("strong_discriminator_starves_saturating")
+figures = {}
+for k in ch07.STRENGTH_KS:
+    figures[f"k = {k}: mean D(g(z))"] = (f"k{k}/d_fake", ".1e")
+    figures[f"k = {k}: log10 of saturating / non-saturating"] = (
+        f"k{k}/log10_ratio",
+        ".1f",
     )
-k_max, d_last, sat_last, ns_last = strength[-1]
-assert d_last < 1e-3 and sat_last < 1e-4 * ns_last
+display(Markdown(claims.table(strength, figures)))
 
 # %% [markdown]
-# At $k = 0$ both losses give gradients of the same size. As the discriminator learns to
-# reject the blob, $D(g(z))$ falls towards $0$, and with it the saturating gradient, which is
-# proportional to $D$; after a thousand steps it is many orders of magnitude below the
+# At $k = 0$ both losses give gradients of the same size (ratio $10^0$). As the discriminator
+# learns to reject the blob, $D(g(z))$ falls towards $0$, and with it the saturating gradient,
+# which is proportional to $D$; after a thousand steps it is many orders of magnitude below the
 # non-saturating one, which is proportional to $1 - D$ and grows instead. The generator of the
 # saturating game would stop learning exactly when it is furthest from the data.
 
@@ -399,49 +376,20 @@ assert d_last < 1e-3 and sat_last < 1e-4 * ns_last
 # (quadrature, using the generator's current $\mu, \sigma$).
 
 # %%
-from fdiv.gan.training import train
+display(Code(inspect.getsource(ch07.critic_steps_trace), language="python"))
 
+# %% [markdown]
+# The claim: over 300 generator steps, the average of exact minus estimate with $k = 5$ is less
+# than a fifth of the average with $k = 1$. The figure shows seed 0.
 
-def run(k, steps, seed=0):
-    seed_everything(seed)
-    G = GaussianGenerator(1, mean=3.0, log_scale=math.log(0.5))
-    V = MLPCritic(1, hidden=32, depth=2, activation="tanh")
-    trace = {"step": [], "J": [], "exact": []}
-
-    def record(step, logs):
-        Q_now = torch.distributions.Normal(G.mean.item(), G.scale.item())
-        trace["step"].append(step)
-        trace["J"].append(logs["divergence_estimate"])
-        trace["exact"].append(fdiv.integrate(gan, P, Q_now))
-
-    train(
-        divergence="gan",
-        dataset="mixture1d",
-        dataset_params=dict(weights=[1.0], means=[0.0], stds=[1.0]),  # P_X = N(0, 1)
-        steps=steps,
-        batch_size=256,
-        lr_g=1e-2,
-        lr_d=2e-3,
-        critic_steps=k,
-        generator_loss="minimax",
-        generator=G,
-        critic=V,
-        callback=record,
-        log_every=10,
-        seed=seed,
-        device="cpu",
-    )
-    return trace
-
-
-steps = 150 if FAST else 300
-traces = {k: run(k, steps) for k in (1, 5)}
-gap = {
-    k: sum(e - j for e, j in zip(t["exact"], t["J"])) / len(t["J"])
-    for k, t in traces.items()
+# %%
+critic_steps = claims.verify("more_critic_steps_tighter_bound")
+traces = critic_steps.extras[0]["traces"]  # seed 0
+figures = {
+    "average exact D_GAN - J-hat, k = 1": ("gap_k1", ".4f"),
+    "average exact D_GAN - J-hat, k = 5": ("gap_k5", ".4f"),
 }
-print({k: round(v, 3) for k, v in gap.items()})
-assert gap[5] < gap[1]
+display(Markdown(claims.table(critic_steps, figures)))
 
 # %% tags=["hide-input"]
 fig, ax = plt.subplots(figsize=(7, 3.2))
@@ -473,7 +421,7 @@ plt.show()
 
 # %% [markdown]
 # With $k = 5$ the dashed estimate hugs the exact curve; with $k = 1$ it trails below it
-# (the average gap printed above), i.e. the generator is steered by a discriminator that
+# (the average gaps in the table), i.e. the generator is steered by a discriminator that
 # underestimates how different the distributions are. More discriminator steps cost more
 # time per generator step, and, as chapter 9 shows, a discriminator that is too strong or too
 # weak both cause trouble; the balance is a practical choice, not part of the derivation.
@@ -491,44 +439,27 @@ plt.show()
 # generator matches the data (0.5 and 1 for a perfect sampler).
 
 # %%
-from IPython.display import Markdown, display
-
-STAB_STEPS = 50 if FAST else 1000
-VARIANTS = {
-    "one learning rate, 2e-3 for both": dict(lr_d=2e-3, lr_g=2e-3),
-    "two learning rates (the default)": dict(),
-    "two rates + R1 penalty, gamma = 1": dict(gradient_penalty=1.0),
-    "two rates + spectral normalisation": dict(spectral_norm=True),
-}
-stab = {}
-for label, change in VARIANTS.items():
-    run = train(divergence="gan", dataset="ring8", steps=STAB_STEPS, seed=0, **change)
-    stab[label] = run.metrics
-rows = [
-    "| change | modes | high quality | two-sample accuracy | spread | seconds |",
-    "|---|---|---|---|---|---|",
-]
-for label, m in stab.items():
-    # no spread where no point is near a centre
-    spread = "no mode" if m["spread"] is None else f"{m['spread']:.2f}"
-    rows.append(
-        f"| {label} | {m['modes']} / 8 | {100 * m['high_quality']:.1f}% "
-        f"| {m['two_sample_accuracy']:.3f} | {spread} | {m['seconds']:.1f} |"
-    )
-display(Markdown("\n".join(rows)))
-best = min(stab, key=lambda k: stab[k]["two_sample_accuracy"])
-print(f"after {STAB_STEPS} steps, closest to the data by the two-sample test:")
-print(f"  {best}")
+stab = claims.verify("stabilisers_find_the_ring")
+figures = {}
+for label, key in ch07.STABILISER_KEYS.items():
+    figures[f"{label}: modes"] = (f"{key}/modes", ".1f")
+    figures[f"{label}: two-sample accuracy"] = (f"{key}/two_sample_accuracy", ".3f")
+    figures[f"{label}: spread"] = (f"{key}/spread", ".2f")
+display(Markdown(claims.table(stab, figures)))
 if FAST:
     print("fast profile: 50 steps, far from converged; the book runs 1,000")
 
 # %% [markdown]
-# The table is this run's, one seed at a short budget: differences of a few hundredths in the
-# accuracy are within its noise (standard error about 0.007, and more from seed to seed). The
-# line under it names the winner of this run. The library's choice for `ring8`, two learning
-# rates and no penalty, was made on the full-length runs of the benchmark in the README; the
-# penalty's real job shows up with the unbounded divergences, where it decides between a run
-# that trains and one that diverges (chapter 5).
+# Each seed costs four trainings of 1,000 steps, so the book runs seed 0 only; the claim
+# promises every seed 0-4, and was checked on all five. The claim: with one learning rate, two,
+# or two and the R1 penalty, the GAN finds all 8 modes in 1,000 steps; with spectral
+# normalisation at most 4. Normalising every layer bounds the critic's slope, and within this
+# budget the generator trained against that gentler critic finds few of the modes. Among the first three the differences in the two-sample accuracy are of
+# the size of the differences between seeds, and none of them matches the data yet (0.5 and a
+# spread of 1 would). The library's choice for `ring8`, two learning rates and no penalty, was
+# made on the full-length runs of the benchmark in the README; the penalty's real job shows up
+# with the unbounded divergences, where it decides between a run that trains and one that
+# diverges (chapter 5).
 
 # %% [markdown]
 # ## Watching a training run
@@ -546,36 +477,15 @@ if FAST:
 # %%
 from IPython.display import HTML
 
-from fdiv.gan.training.recipes import MIXTURE_LATENT
-from fdiv.viz.animation import TrainingRecorder
-
-FILM_STEPS = 60 if FAST else 1500
-films = {}
-for name, penalty in (("gan", None), ("total_variation", 0.0)):  # None: the recipe's
-    seed_everything(0)
-    G, D = default_models("ring8", **MIXTURE_LATENT)
-    films[name] = TrainingRecorder(
-        G, D, fdiv.get(name), get_dataset("ring8"), every=FILM_STEPS // 15
-    )
-    train(
-        divergence=name,
-        dataset="ring8",
-        steps=FILM_STEPS,
-        gradient_penalty=penalty,
-        generator=G,
-        critic=D,
-        callback=films[name],
-        log_every=FILM_STEPS // 15,
-        seed=0,
-        device="cpu",
-    )
+FILM_STEPS = 60 if FAST else ch07.FILM_STEPS
 if FAST:
     print(f"fast profile: {FILM_STEPS} steps per film (the book shows 1,500)")
+films = {"gan": ch07.film("gan", FILM_STEPS, seed=0)}  # the recipe's penalty
+tv = claims.verify("total_variation_saturates")
+films["total_variation"] = tv.extras[0]["film"]  # seed 0, without the penalty
 assert all(len(f.frames) == 16 for f in films.values())
-saturated = (films["total_variation"].frames[-1].witness > 0.45).mean()
-print(f"total variation, last frame: T > 0.45 on {saturated:.0%} of the plane")
-if not FAST:  # the saturated critic: T at its ceiling 1/2 on most of the plane
-    assert saturated > 0.8
+figures = {"fraction of the plane where T > 0.45, last frame": ("saturated", ".0%")}
+display(Markdown(claims.table(tv, figures)))
 
 # %%
 HTML(films["gan"].animation().to_jshtml())
@@ -588,7 +498,10 @@ HTML(films["total_variation"].animation().to_jshtml())
 # nearest mode; as the modes fill, the critic's contrast near them fades towards white, the
 # equilibrium of this chapter's first section. Total variation's critic does the opposite: within
 # a few hundred steps $\tanh$ saturates, the witness sits at its ceiling $+\tfrac12$ ("more data
-# here") nearly everywhere, and a saturated witness has no slope. The generator, which only
+# here") nearly everywhere, and a saturated witness has no slope. That is a tendency, not a law:
+# the claim promises it (above 0.45 on more than 80% of the plane after 1,500 steps) on at least 3
+# of the 5 seeds (the book runs seeds 0 and 1), and in the sweep behind this chapter one seed in
+# five kept about half of the plane below 0.45. The generator, which only
 # follows the slope, drifts off with nothing to pull it back. This is the vanishing gradient of
 # the saturating loss above, produced this time by the critic's activation; the library's recipe
 # for total variation adds the R1 penalty
