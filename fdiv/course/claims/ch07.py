@@ -253,28 +253,28 @@ CLAIMS = [
           "D* = p_X / (p_X + p_theta) where the samples are and its held-out J_GAN within 0.03 of "
           "2 D_JS - log 4; trained 600 steps with both samples from the data it is within 0.05 of 1/2 and "
           "its J within 0.01 of -log 4.",
-          _measure_d_star, _d_star_holds, settings=dict(steps=(1500, 600), batch=256, lr=3e-3)),
+          _measure_d_star, _d_star_holds, settings=dict(steps=(1500, 600), batch=256, lr=3e-3), seconds=2.5),
     Claim("strong_discriminator_starves_saturating", "07",
           "After 1,000 discriminator steps against ring8's initial generator, mean D(g(z)) is below 1e-3 "
           "and the saturating loss's gradient is more than 10^4 times smaller than the non-saturating one's.",
-          _measure_strength, _strength_holds, settings=dict(ks=STRENGTH_KS, lr=2e-3)),
+          _measure_strength, _strength_holds, settings=dict(ks=STRENGTH_KS, lr=2e-3), seconds=2.4),
     Claim("more_critic_steps_tighter_bound", "07",
           "Fitting N(mu, sigma^2) to N(0, 1) with the saddle-point loss for 300 steps, five discriminator "
           "steps per generator step leave an average gap between the exact D_GAN and the "
           "discriminator's J-hat less than a fifth of one step's.",
           _measure_critic_steps, lambda f: f["gap_k5"] < 0.2 * f["gap_k1"],
-          settings=dict(steps=300, ks=CRITIC_KS)),
+          settings=dict(steps=300, ks=CRITIC_KS), seconds=3.4),
     Claim("stabilisers_find_the_ring", "07",
           "After 1,000 steps of the GAN on ring8, one learning rate, two learning rates and two rates with "
           "R1 each find all 8 modes, while two rates with spectral normalisation find at most 4. "
           "Four runs of 1,000 steps a seed (about 25 s): the book and CI run seed 0.",
           _measure_stabilisers, _stabilisers_hold, settings=dict(steps=STABILISER_STEPS, variants=STABILISERS),
-          book_seeds=(0,), ci_seeds=(0,)),
+          book_seeds=(0,), ci_seeds=(0,), seconds=25.6),
     Claim("total_variation_saturates", "07",
           "Total variation on ring8 without its R1 penalty usually saturates: after 1,500 steps its "
           "witness is above 0.45 (its ceiling is 1/2) on more than 80% of the plotted plane, on at least "
           "3 of the 5 seeds (a tendency: in the sweep it was written from, one seed in five kept about half "
           "of the plane below 0.45). About 8 s a seed: the book runs seeds 0 and 1, CI 0-2.",
           _measure_saturation, lambda f: f["saturated"] > 0.8, settings=dict(steps=FILM_STEPS, penalty=0.0),
-          quorum=3, book_seeds=(0, 1), ci_seeds=(0, 1, 2)),
+          quorum=3, book_seeds=(0, 1), ci_seeds=(0, 1, 2), seconds=8.2),
 ]

@@ -125,5 +125,6 @@ CLAIMS = [
           "within 0.06 of D* on [-3, 4] and within 0.01 of the Bayes accuracy (1 + TV) / 2; logistic "
           "regression on (x, x^2) of 20,000 points each finds the log-ratio's coefficients within 0.1 and "
           "J_GAN within 0.01 of its maximum.",
-          _measure, _holds, settings=dict(steps=1000, batch=256, lr=1e-2, logistic_n=20_000)),
+          _measure, _holds, settings=dict(steps=1000, batch=256, lr=1e-2, logistic_n=20_000),
+          seconds=1.0),
 ]

@@ -220,7 +220,7 @@ CLAIMS = [
           "0.1 of D = 1/2, guesses (accuracy below 0.6) and bounds D_JS below 0.05, while an MLP reaches "
           "accuracy above 0.9 and more than half of D_JS; as two-sample tests, logistic regression scores "
           "below 0.65 (near chance) and 15 nearest neighbours above 0.95.",
-          _measure_diagonals, _diagonals_hold, settings=dict(steps=600, lr=3e-3, n=4000)),
+          _measure_diagonals, _diagonals_hold, settings=dict(steps=600, lr=3e-3, n=4000), seconds=1.0),
     Claim("frozen_discriminator_is_fooled", "09",
           "On ring8, a generator trained 300 steps against a discriminator frozen after 300 steps fools it "
           "(mean D above 0.9) with at most 2 modes, reverse KL above 1 and samples a fresh discriminator "
@@ -229,5 +229,5 @@ CLAIMS = [
           "frozen half held on all five with wide margins, but one seed's co-evolving run found a single "
           "mode, so the comparison is a tendency.",
           _measure_games, _games_hold, settings=dict(steps=PHASE_STEPS, adam=ADAM, fresh_steps=300),
-          quorum=4),
+          quorum=4, seconds=3.8),
 ]
