@@ -26,7 +26,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
 
-__all__ = ["SEEDS", "Claim", "Sweep", "sweep", "run_one", "machine"]
+__all__ = ["SEEDS", "Claim", "Sweep", "sweep", "run_one", "machine", "shutdown_workers"]
 
 #: the seeds every claim promises unless it says otherwise
 SEEDS: Tuple[int, ...] = (0, 1, 2, 3, 4)
@@ -170,9 +170,34 @@ def _measured(claim: Claim, seed: int, fast: bool) -> Tuple[Figures, Any]:
 
 
 def _one_thread() -> None:
+    """A worker's set-up: one torch thread, and the claims imported once (not at every task)."""
     import torch
 
+    import fdiv.course.claims.registry  # noqa: F401
+
     torch.set_num_threads(1)
+
+
+_POOLS: Dict[int, ProcessPoolExecutor] = {}
+
+
+def _pool(n: int) -> ProcessPoolExecutor:
+    """A pool of ``n`` spawned workers, started once and kept for the next sweep (a chapter runs several;
+    each worker costs seconds to import torch and the library)."""
+    if n not in _POOLS:
+        import atexit
+        import multiprocessing as mp
+
+        _POOLS[n] = ProcessPoolExecutor(n, mp_context=mp.get_context("spawn"), initializer=_one_thread)
+        if len(_POOLS) == 1:
+            atexit.register(shutdown_workers)
+    return _POOLS[n]
+
+
+def shutdown_workers() -> None:
+    """Stop the worker processes that :func:`sweep` keeps between calls."""
+    while _POOLS:
+        _POOLS.popitem()[1].shutdown(cancel_futures=True)
 
 
 def _in_child(name: str, seed: int, fast: bool) -> Tuple[Figures, Any]:
@@ -210,13 +235,16 @@ def sweep(claim: Claim, seeds: Optional[Sequence[int]] = None, *, fast: bool = F
             rows[s] = _measured(claim, s, fast)
             bar.update()
     else:
-        import multiprocessing as mp
+        from concurrent.futures.process import BrokenProcessPool
 
-        with ProcessPoolExecutor(n, mp_context=mp.get_context("spawn"), initializer=_one_thread) as pool:
-            futures = {pool.submit(_in_child, claim.name, s, fast): s for s in seeds}
+        futures = {_pool(n).submit(_in_child, claim.name, s, fast): s for s in seeds}
+        try:
             for fut in as_completed(futures):
                 rows[futures[fut]] = fut.result()
                 bar.update()
+        except BrokenProcessPool:  # a worker died (killed, out of memory): start afresh next time
+            _POOLS.pop(n, None)
+            raise
     bar.close()
     return Sweep(claim, {s: rows[s][0] for s in seeds}, fast,
                  {s: rows[s][1] for s in seeds if rows[s][1] is not None})
