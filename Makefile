@@ -88,9 +88,9 @@ test: $(STAMP)
 	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory mathjax; \
 	 elif [ -n "$${CI:-}" ]; then echo "npm is required in CI (offline MathJax for the browser test)"; exit 1; fi
 	@rc=0; log=$$(mktemp); \
+	 $(VENV)/bin/lint-imports || rc=$$?; \
 	 FDIV_CLAIM_WORKERS=1 $(PY) -m pytest tests -m claims -p no:cacheprovider $(PYTEST_ARGS) > $$log 2>&1 & \
 	 claims=$$!; \
-	 $(VENV)/bin/lint-imports || rc=$$?; \
 	 $(PY) -m pytest tests -m "not claims" $(PYTEST_ARGS) || rc=$$?; \
 	 $(NBVAL) book $(PYTEST_ARGS) || rc=$$?; \
 	 echo "--- the chapters' claims (pytest -m claims), run beside the above on the second core ---"; \

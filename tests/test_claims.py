@@ -34,7 +34,7 @@ def test_every_seed_claim_fails_on_one_bad_seed():
     assert ok.holds and ok.check() is ok
     bad = claims.sweep(_toy(bad=(3,)), progress=False, workers=1)
     assert not bad.holds and bad.failed == (3,)
-    with pytest.raises(AssertionError, match=r"toy: FAILS on 4 of 5 seeds .*failed on seed 3"):
+    with pytest.raises(AssertionError, match=r"toy: FAILS on 4 of 5 seeds \(0-4\), fails on seed 3;"):
         bad.check()
 
 

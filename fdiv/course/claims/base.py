@@ -130,24 +130,26 @@ class Sweep:
         return out
 
     def verdict_line(self) -> str:
-        """One line: how many seeds hold, against the promise."""
+        """How many seeds hold, against the promise: two lines, each within 88 columns for the usual
+        claim names (a chapter prints it)."""
         n, ok = len(self.rows), len(self.rows) - len(self.failed)
+        seeds = _seed_range(list(self.rows))
         if self.fast:
-            return (f"{self.claim.name}: fast profile, {n} seed(s) of a shorter run; not checked (the claim "
-                    "is about the default profile)")
+            return f"{self.claim.name}: fast profile, not checked\n  ({n} seed(s) of a shorter run)"
         if not self.claim.asserted:
-            return f"{self.claim.name}: shown over {n} seeds ({_seed_range(list(self.rows))}), not asserted"
+            return f"{self.claim.name}: shown over {n} seeds ({seeds}), not asserted"
         state = "holds" if self.holds else "FAILS"
-        failed = f"; failed on seed {', '.join(map(str, self.failed))}" if self.failed else ""
-        return (f"{self.claim.name}: {state} on {ok} of {n} seeds ({_seed_range(list(self.rows))}){failed}"
-                f" - promised on {self.claim.promise}")
+        failed = f", fails on seed {', '.join(map(str, self.failed))}" if self.failed else ""
+        return (f"{self.claim.name}: {state} on {ok} of {n} seeds ({seeds}){failed}\n"
+                f"  promised on {self.claim.promise}")
 
     def check(self) -> "Sweep":
         """Raise ``AssertionError`` (one line, naming the failing seeds and their figures) unless the claim
         holds on these seeds; return ``self``."""
         if not self.holds:
             bad = {s: self.rows[s] for s in self.failed}
-            raise AssertionError(f"{self.verdict_line()}. {self.claim.statement} Figures: {bad}")
+            line = self.verdict_line().replace("\n ", ";")
+            raise AssertionError(f"{line}. {self.claim.statement} Figures: {bad}")
         return self
 
     def to_json(self) -> Dict[str, Any]:
