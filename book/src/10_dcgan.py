@@ -93,7 +93,7 @@ x = torch.randn(2, 5, 8, 8, generator=g, dtype=torch.float64)
 y = torch.randn(2, 3, 4, 4, generator=g, dtype=torch.float64)
 lhs = (F.conv2d(x, w, stride=2, padding=1) * y).sum()  # <C x, y>
 rhs = (x * F.conv_transpose2d(y, w, stride=2, padding=1)).sum()  # <x, C^T y>
-print(f"<conv(x), y> = {lhs:.10f}   <x, conv_transpose(y)> = {rhs:.10f}")
+print(f"<conv(x), y> = {lhs:.6f}   <x, conv_transpose(y)> = {rhs:.6f}")
 assert torch.allclose(lhs, rhs)
 
 # %% [markdown]

@@ -85,4 +85,7 @@ def table(result: Sweep, figures: Mapping[str, Tuple[str, str]], *, with_record:
         m = read_record().get("machine", {})
         lines[-1] += (f" Recorded with torch {m.get('torch', '?')} on {m.get('device', '?')} "
                       f"({m.get('cpu_capability', '?')}, {m.get('cpus', '?')} cores) by `make test-claims`.")
+    if result.fast:
+        lines[-1] += (" This build ran the fast profile's shorter experiment; the claim is about the "
+                      "default profile.")
     return "\n".join(lines)
