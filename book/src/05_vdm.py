@@ -501,14 +501,14 @@ plt.show()
 
 # %% [markdown]
 # With the plain latent, the points beyond ten standard deviations sit on arcs between the modes;
-# with the mixture latent there are fewer of them (the table; in the default profile the cell
-# asserts it), and the colours show several components sharing each mode (colours repeat: there
-# are 50 components and 10 colours). The latent matters beyond the bridges. At the full budget of
-# `fdiv train` on `ring8` (4,000 steps, seeds 0 and 1, measured with `python -m bench`), the
-# mixture latent gives a two-sample accuracy of 0.60 and 0.64 (the next section explains the
-# test) against 0.71 and 0.69 for the plain latent, modes 0.95 and 0.89 of the data's width
-# against 0.78 and 0.82, and 96.5% and 97.8% high quality against 95.4% and 94.4%: it wins on
-# every figure, which is why the trainer uses it.
+# with the mixture latent there are fewer of them on every seed (the claim
+# `mixture_latent_fewer_bridges`; in the recorded sweep 0.9-2.8% against 5.0-7.4%), and the
+# colours show several components sharing each mode (colours repeat: there are 50 components and
+# 10 colours). The latent matters beyond the bridges. At the full budget of `fdiv train` on
+# `ring8` (4,000 steps, seeds 0 and 1, measured with `python -m bench`), the mixture latent gives
+# a two-sample accuracy of 0.60-0.64 (the next section explains the test) against 0.69-0.71 for
+# the plain latent, modes 0.89-0.95 of the data's width against 0.78-0.82, and 96.5-97.8% high
+# quality against 94.4-95.4%: it wins on every figure, which is why the trainer uses it.
 
 # %% [markdown]
 # ## Matching the data, not only its modes
@@ -570,7 +570,8 @@ print(match.verdict_line())
 # critic's limit as much as the generator's: a critic that cannot resolve the shape of a mode
 # cannot teach it. The trainer's recipe for `ring8` (`fdiv/gan/training/recipes.py`) therefore
 # gives the critic a learning rate four times the generator's: with equal rates (and 6,000 steps)
-# the same run ended with the modes at 0.83 of the data's spread and a two-sample accuracy of 0.75.
+# the recipe's own measurements left the modes narrower and the two-sample accuracy further from
+# chance (the recipe module keeps the figures).
 # Longer training is not better here either: past a few thousand steps the generator keeps
 # sharpening its modes beyond the data's width. The README's benchmark lists every divergence on
 # both data sets against these figures.
