@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Mapping, Optional, Sequence, Tuple
 
-from fdiv.course.claims.base import SEEDS, Claim, Sweep, machine, run_one, sweep
+from fdiv.course.claims.base import SEEDS, Claim, Sweep, _seed_range, machine, run_one, sweep
 from fdiv.course.claims.registry import CLAIMS, RECORD, for_chapter, get, names, read_record, recorded
 
 __all__ = ["SEEDS", "Claim", "Sweep", "CLAIMS", "RECORD", "get", "names", "for_chapter", "recorded",
@@ -53,11 +53,7 @@ def _cell(stats, fmt: str) -> str:
 
 def _seeds(rows) -> str:
     s = sorted(rows)
-    if len(s) == 1:
-        return f"seed {s[0]}"
-    if s == list(range(s[0], s[-1] + 1)):
-        return f"seeds {s[0]}-{s[-1]}"
-    return "seeds " + ", ".join(map(str, s))
+    return f"seed {s[0]}" if len(s) == 1 else f"seeds {_seed_range(s)}"
 
 
 def table(result: Sweep, figures: Mapping[str, Tuple[str, str]], *, with_record: bool = True) -> str:
