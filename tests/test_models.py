@@ -142,6 +142,63 @@ def test_mixture_latent_puts_each_component_on_its_own_gaussian():
     assert ((x - mu[k]).norm(dim=1) < 0.6).all()
 
 
+def test_learned_mixture_weights_start_uniform_and_pick_components_by_their_cdf():
+    from scipy.stats import norm
+    torch.manual_seed(0)
+    G = MLPGenerator(latent_dim=3, hidden=16, depth=1, latent_mixture=4, learn_weights=True)
+    z = torch.randn(8000, 3, generator=torch.Generator().manual_seed(1))
+    u = norm.cdf(z[:, -1].double().numpy())
+    # logits 0: the same components as the fixed uniform weights (floor(K Phi), away from round-off)
+    inner = torch.as_tensor(abs(4 * u - (4 * u).round()) > 1e-9)
+    assert torch.equal(G.component(z)[inner], torch.as_tensor((4 * u).astype("int64"))[inner])
+    assert torch.allclose(G.mixture_weights, torch.full((4,), 0.25))
+    with torch.no_grad():
+        G.mixture_logits.copy_(torch.log(torch.tensor([0.1, 0.2, 0.3, 0.4])))
+    expected = torch.as_tensor((u[:, None] >= torch.tensor([0.1, 0.3, 0.6]).double().numpy()).sum(1))
+    assert torch.equal(G.component(z), expected)
+    counts = torch.bincount(G.component(z), minlength=4).double() / len(z)
+    assert torch.allclose(counts, torch.tensor([0.1, 0.2, 0.3, 0.4]).double(), atol=0.02)
+    # the output carries log pi_k while gradients are on, nothing under no_grad
+    x = G(z[:10])
+    assert torch.allclose(x.log_weight, G.mixture_weights.log()[G.component(z[:10])])
+    with torch.no_grad():
+        assert not hasattr(G(z[:10]), "log_weight")
+    with pytest.raises(ValueError, match="learn_weights must be True or False, got 1"):
+        MLPGenerator(latent_dim=3, latent_mixture=4, learn_weights=1)
+    with pytest.raises(ValueError, match="learn_weights needs a mixture latent"):
+        MLPGenerator(latent_dim=3, learn_weights=True)
+
+
+def test_generator_step_gives_the_mixture_logits_the_exact_score_function_gradient():
+    """grad_a of mean_i (l_i - mean l) log pi_{k_i}, l_i = -sigma_f(V(x_i)): checked by hand, and it
+    moves mass towards the component the critic likes."""
+    import fdiv
+    from fdiv.gan.training.steps import generator_step
+    torch.manual_seed(0)
+    G = MLPGenerator(latent_dim=3, hidden=8, depth=1, latent_mixture=3, learn_weights=True)
+    D = torch.nn.Linear(2, 1)
+    critic = lambda x, y=None: D(x).squeeze(-1)  # noqa: E731
+    d = fdiv.get("gan")
+    z = torch.randn(256, 3, generator=torch.Generator().manual_seed(3))
+    k = G.component(z)
+    fake = G(z)
+    opt = torch.optim.SGD([G.mixture_logits], lr=0.0)
+    generator_step(d, critic, opt, fake)
+    with torch.no_grad():
+        ell = -d.activation(critic(fake))
+        pi = G.mixture_weights
+        onehot = torch.nn.functional.one_hot(k, 3).float()
+        expected = ((ell - ell.mean())[:, None] * (onehot - pi)).mean(0)
+    assert torch.allclose(G.mixture_logits.grad, expected, atol=1e-6)
+    # descending it: the component whose samples have the lowest loss gains weight
+    opt = torch.optim.SGD([G.mixture_logits], lr=1.0)
+    best = int(torch.stack([ell[k == j].mean() for j in range(3)]).argmin())
+    before = G.mixture_weights[best].item()
+    for _ in range(20):
+        generator_step(d, critic, opt, G(z))
+    assert G.mixture_weights[best].item() > before + 0.05
+
+
 def test_mixture_latent_is_saved_with_the_weights_and_validated():
     torch.manual_seed(0)
     G = MLPGenerator(latent_dim=5, hidden=16, depth=1, latent_mixture=50)

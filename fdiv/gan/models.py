@@ -78,14 +78,24 @@ class MLPGenerator(nn.Module):
     h = mu_k + s * eps  instead of z, where the component k is uniform on {0, ..., K-1} and the means
     mu_k ~ N(0, spread^2 I) are drawn once at initialisation (a buffer, saved with the weights; DeLiGAN,
     Gurumurthy et al. 2017, learns them, we keep them fixed).  Each component can then be sent to one
-    mode with no bridge.  The noise contract is unchanged: z ~ N(0, I_latent_dim) and both parts are
+    mode with no bridge.
+
+    Learned mixture weights (``learn_weights=True``).  A component cannot cross from one mode to another
+    without a bridge, so the share of the components each mode ends up with is fixed early, and with
+    uniform weights 1/K the modes' masses are uneven (gan on ring8: mode KL up to 0.03).  Then the weights
+    are pi = softmax(a) with logits a (a parameter, initialised to 0: uniform), k is drawn by the inverse
+    CDF of pi, and the generator descends its loss E_{k ~ pi} E_eps l(g(mu_k + s eps)) in a too, by the
+    exact score-function gradient of a discrete choice: sum_i (l_i - mean l) grad log pi_{k_i} / B
+    (:func:`fdiv.gan.training.steps.generator_step` adds it; a sample carries log pi_k as the output's
+    ``log_weight`` attribute while gradients are on).  Mass then flows to the under-weighted modes
+    without any sample crossing between them.  The noise contract is unchanged: z ~ N(0, I_latent_dim) and both parts are
     functions of z, eps = z[:, :-1] and k = floor(K Phi(z[:, -1])) (Phi the standard normal CDF,
     :meth:`component`), so the mixture space has dimension latent_dim - 1.
     """
 
     def __init__(self, latent_dim: int = 2, out_dim: int = 2, hidden: int = 128, depth: int = 3,
                  num_classes: int = 0, activation: str = "relu", latent_mixture: int = 0,
-                 mixture_scale: float = 0.2, mixture_spread: float = 2.0):
+                 mixture_scale: float = 0.2, mixture_spread: float = 2.0, learn_weights: bool = False):
         super().__init__()
         check_int("latent_dim", latent_dim)
         check_int("out_dim", out_dim)
@@ -111,14 +121,34 @@ class MLPGenerator(nn.Module):
         if latent_mixture:
             # drawn from the global RNG like the weights, so the trainer's seed fixes them
             self.register_buffer("mixture_means", float(mixture_spread) * torch.randn(latent_mixture, in_dim))
+        if not isinstance(learn_weights, bool):
+            raise ValueError(f"learn_weights must be True or False, got {learn_weights!r}")
+        if learn_weights and not latent_mixture:
+            raise ValueError("learn_weights needs a mixture latent (latent_mixture >= 2)")
+        self.learn_weights = learn_weights
+        if self.learn_weights:
+            self.mixture_logits = nn.Parameter(torch.zeros(latent_mixture))
         self.net = _mlp(in_dim + num_classes, hidden, depth, out_dim, activation)
 
     def component(self, z: Tensor) -> Tensor:
-        """k = floor(K Phi(z_last)) in {0, ..., K-1} (int64, shape (N,)): the mixture component of each z."""
+        """The mixture component of each z (int64, shape (N,)): k = floor(K Phi(z_last)) in {0, ..., K-1}, or
+        with learned weights the k with  pi_0 + ... + pi_{k-1} <= Phi(z_last) < pi_0 + ... + pi_k."""
         if not self.latent_mixture:
             raise ValueError("this generator has a plain Gaussian latent (latent_mixture=0): no components")
         u = torch.special.ndtr(z[:, -1].double())  # float64: the boundaries do not move with the dtype
+        if self.learn_weights:
+            cdf = torch.softmax(self.mixture_logits.detach().double(), 0).cumsum(0)
+            return torch.searchsorted(cdf, u.contiguous()).clamp_(0, self.latent_mixture - 1)
         return (u * self.latent_mixture).long().clamp_(0, self.latent_mixture - 1)
+
+    @property
+    def mixture_weights(self) -> Tensor:
+        """pi (shape (K,), detached): softmax of the logits, or uniform 1/K."""
+        if not self.latent_mixture:
+            raise ValueError("this generator has a plain Gaussian latent (latent_mixture=0): no components")
+        if self.learn_weights:
+            return torch.softmax(self.mixture_logits.detach(), 0)
+        return torch.full((self.latent_mixture,), 1.0 / self.latent_mixture, device=self.mixture_means.device)
 
     def forward(self, z: Tensor, y: Optional[Tensor] = None) -> Tensor:
         if self.latent_mixture:
@@ -126,7 +156,10 @@ class MLPGenerator(nn.Module):
             z = self.mixture_means.to(z.dtype)[k] + self.mixture_scale * z[:, :-1]
         if self.num_classes:
             z = torch.cat([z, _one_hot(y, self.num_classes, z.shape[0], z)], 1)
-        return self.net(z)
+        x = self.net(z)
+        if self.learn_weights and torch.is_grad_enabled():
+            x.log_weight = torch.log_softmax(self.mixture_logits, 0)[k]
+        return x
 
 
 class MLPCritic(nn.Module):
@@ -184,7 +217,7 @@ class GaussianGenerator(nn.Module):
 
 
 _MLP_OPTIONS = ("latent_dim", "hidden", "depth", "g_hidden", "d_hidden", "g_depth", "d_depth", "spectral_norm",
-                "g_activation", "d_activation", "latent_mixture", "mixture_scale", "mixture_spread")
+                "g_activation", "d_activation", "latent_mixture", "mixture_scale", "mixture_spread", "learn_weights")
 
 
 def default_models(dataset, conditional: bool = False, **kw) -> Tuple[nn.Module, nn.Module]:
@@ -214,7 +247,7 @@ def default_models(dataset, conditional: bool = False, **kw) -> Tuple[nn.Module,
         raise ValueError(f"unknown model option(s) {sorted(bad)}; allowed: {', '.join(_MLP_OPTIONS)}")
     nc = dataset.num_classes if conditional else 0
     hidden, depth = o.get("hidden", 128), o.get("depth", 3)
-    mixture = {k: o[k] for k in ("latent_mixture", "mixture_scale", "mixture_spread") if k in o}
+    mixture = {k: o[k] for k in ("latent_mixture", "mixture_scale", "mixture_spread", "learn_weights") if k in o}
     G = MLPGenerator(o.get("latent_dim", 2), dataset.dim, o.get("g_hidden", hidden), o.get("g_depth", depth),
                      nc, o.get("g_activation", "relu"), **mixture)
     D = MLPCritic(dataset.dim, o.get("d_hidden", hidden), o.get("d_depth", depth), nc,

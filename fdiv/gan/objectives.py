@@ -52,17 +52,15 @@ def critic_objective(d, v_real: Tensor, v_fake: Tensor) -> Tensor:
     return d.activation(v_real).mean() - d.conjugate_activation(v_fake).mean()
 
 
-def generator_loss(d, v_fake: Tensor, mode: str = "nonsaturating") -> Tensor:
+def generator_loss(d, v_fake: Tensor, mode: str = "nonsaturating", reduce: bool = True) -> Tensor:
     """Generator loss on V_w(g_theta(z)).
 
     ``minimax``: -mean f*(sigma_f(v))  (descend J);  ``nonsaturating``: -mean sigma_f(v)
-    (= -mean log D(g(z)) for the GAN).
+    (= -mean log D(g(z)) for the GAN).  ``reduce=False``: the per-sample losses, without the mean.
     """
-    if mode == "minimax":
-        return -d.conjugate_activation(v_fake).mean()
-    if mode == "nonsaturating":
-        return -d.activation(v_fake).mean()
     check_choice("generator loss mode", mode, GENERATOR_LOSSES)
+    per_sample = -d.conjugate_activation(v_fake) if mode == "minimax" else -d.activation(v_fake)
+    return per_sample.mean() if reduce else per_sample
 
 
 def gradient_penalty(critic, x_real: Tensor, x_fake: Optional[Tensor] = None, y: Optional[Tensor] = None,

@@ -4,7 +4,9 @@
   critic w on  -J + penalty,  J = mean sigma_f(V_w(x_i)) - mean f*(sigma_f(V_w(x_hat_i)));
 * :func:`generator_step`: one Adam step of the generator theta on the generator loss of
   :func:`fdiv.gan.objectives.generator_loss` (``nonsaturating``: -mean T(x_hat); ``minimax``:
-  -mean f*(T(x_hat))), on the last critic step's fake batch, as the DC-GAN example does;
+  -mean f*(T(x_hat))), on the last critic step's fake batch, as the DC-GAN example does; for a
+  generator with learned mixture weights (:class:`fdiv.gan.models.MLPGenerator`) plus the
+  score-function term  mean_i (l_i - mean l) log pi_{k_i}  that trains them;
 * :func:`update_ema`: the moving average of the generator's weights (Yazici et al. 2019);
 * :class:`Amp`: mixed precision (autocast to bf16, or fp16 with loss scaling on CUDA), or nothing.
 """
@@ -113,14 +115,24 @@ def generator_step(d, D: nn.Module, opt: torch.optim.Optimizer, fake: Tensor, y:
                    amp: Optional[Amp] = None) -> Tensor:
     """One Adam step of the generator on ``loss`` evaluated at the critic's V(fake); returns the loss.
 
-    Gradients flow only into ``params`` (the generator's trainable parameters), not the critic's.
+    Gradients flow only into ``params`` (the generator's trainable parameters), not the critic's.  When
+    ``fake`` carries ``log_weight`` (log pi_k of each sample's mixture component, with its graph), the
+    step also descends  mean_i (l_i - mean l) log pi_{k_i}  (l_i the per-sample loss, detached): its
+    gradient is the exact gradient of the loss in the mixture weights' logits (the mean is a baseline
+    that leaves it unbiased).
     """
     amp = amp or Amp()
     with amp.autocast():
         v_gen = D(fake, y)
     loss_g = generator_loss(d, v_gen.float(), loss)
+    total = loss_g
+    log_weight = getattr(fake, "log_weight", None)
+    if log_weight is not None:
+        with torch.no_grad():
+            ell = generator_loss(d, v_gen.float(), loss, reduce=False)
+        total = loss_g + ((ell - ell.mean()) * log_weight).mean()
     opt.zero_grad(set_to_none=True)
-    amp.step(loss_g, opt, "g", inputs=params)
+    amp.step(total, opt, "g", inputs=params)
     return loss_g
 
 
