@@ -19,13 +19,16 @@ def main(argv=None) -> int:
                         "saying so where there is none)")
     p.add_argument("--datasets", default="ring8,grid25")
     p.add_argument("--divergences", default=None, help="comma-separated names (default: all; --quick: gan)")
-    p.add_argument("--seeds", default="0,1,2",
-                   help="comma-separated seeds: every divergence at the first, the headline ones at the others")
+    p.add_argument("--seeds", default="0,1,2,3,4", help="comma-separated seeds of the toy runs (every divergence "
+                   "and the WGAN-GP peer at each)")
     p.add_argument("--jobs", type=int, default=1, help="toy runs at a time (each one torch thread)")
-    p.add_argument("--headline", default=None,
-                   help="comma-separated divergences run at every seed (default: gan, js, kl, reverse_kl, "
-                        "squared_hellinger)")
+    p.add_argument("--no-peer", action="store_true", help="leave out the WGAN-GP peer rows")
     args = p.parse_args(argv)
+    if args.divergences:
+        import fdiv
+        bad = [n for n in args.divergences.split(",") if n not in fdiv.names()]
+        if bad:
+            p.error(f"unknown divergence(s) {', '.join(bad)}; allowed: {', '.join(fdiv.names())}")
     parts = set(args.only.split(","))
     seeds = tuple(int(s) for s in args.seeds.split(","))
     try:
@@ -47,10 +50,10 @@ def main(argv=None) -> int:
         elif args.quick:
             divs = [("gan", {})]
         for ds in args.datasets.split(","):
-            print(markdown(toys.table(ds, divs, seeds=seeds[:1] if args.quick else seeds, jobs=args.jobs,
-                                          headline=tuple(args.headline.split(",")) if args.headline
-                                          else toys.HEADLINE)),
-                  flush=True)
+            runs = toys.results(ds, divs, seeds=seeds[:1] if args.quick else seeds, jobs=args.jobs,
+                                peer=not (args.quick or args.no_peer))
+            print(markdown(toys.table(ds, runs, jobs=args.jobs)), flush=True)
+            print(markdown(toys.summary(ds, runs)), flush=True)
     if "gaussian" in parts:
         from . import gaussian
         print(markdown(gaussian.table(args.quick, seed=seeds[0])), flush=True)
