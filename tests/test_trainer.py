@@ -209,9 +209,12 @@ def test_cuda_training_and_amp(tmp_path):
 
 
 def test_toy_mixtures_default_to_a_mixture_latent_and_checkpoints_keep_the_choice(tmp_path):
-    for name in ("ring8", "grid25"):
-        c = TrainConfig(dataset=name).resolved()
-        assert c.model["latent_mixture"] == 50 and c.model["latent_dim"] == 5
+    grid = TrainConfig(dataset="grid25").resolved().model
+    assert grid["latent_mixture"] == 50 and grid["latent_dim"] == 5 and "learn_weights" not in grid
+    ring = TrainConfig(dataset="ring8").resolved().model
+    assert ring["latent_mixture"] == 50 and ring["latent_dim"] == 17 and ring["learn_weights"] is True
+    # a plain latent drops the whole mixture latent, its learned weights included
+    assert TrainConfig(dataset="ring8", model=dict(latent_mixture=0)).resolved().model == dict(latent_mixture=0)
     assert "latent_mixture" not in TrainConfig(dataset="x").resolved().model
     # a user's choice wins over the default (a plain Gaussian latent, as in chapter 5's comparison)
     plain = TrainConfig(dataset="ring8", model=dict(latent_mixture=0, latent_dim=2)).resolved()
@@ -223,6 +226,7 @@ def test_toy_mixtures_default_to_a_mixture_latent_and_checkpoints_keep_the_choic
     assert res.generator.latent_mixture == 50
     G, _, cfg = models_from_checkpoint(tmp_path / "m" / "checkpoint.pt")
     assert G.latent_mixture == 50 and torch.equal(G.mixture_means, res.generator.mixture_means)
+    assert torch.equal(G.mixture_weights, res.generator.mixture_weights)   # learned: saved with the weights
     assert torch.equal(fdiv.gan.models.generate(G, 50, seed=3), res.sample(50, seed=3))
     res = train(divergence="gan", steps=3, seed=0, out=tmp_path / "p",
                 **{**TINY, "model": dict(hidden=16, depth=1, latent_mixture=0, latent_dim=2)})

@@ -18,7 +18,7 @@ from typing import Any, Dict, Optional, Tuple
 
 from fdiv.core.checks import FLOAT32_MAX, check_choice, check_int, check_number
 from fdiv.gan.objectives import GENERATOR_LOSSES, PENALTY_KINDS
-from fdiv.gan.training.recipes import MIXTURE_LATENT, defaults_for
+from fdiv.gan.training.recipes import MIXTURE_OPTIONS, defaults_for
 
 __all__ = ["TrainConfig", "TrainSetup", "LR_SCHEDULES", "PRECISIONS", "RUNTIME_FIELDS", "prepare", "make_dataset",
            "get_divergence"]
@@ -193,7 +193,7 @@ class TrainConfig:
         if not isinstance(c.model, dict):
             raise ValueError(f"model must be a dict of keyword arguments, got {c.model!r}")
         if c.model.get("latent_mixture", None) == 0:  # a plain Gaussian latent: drop the whole mixture latent
-            model = {k: v for k, v in model.items() if k not in MIXTURE_LATENT}
+            model = {k: v for k, v in model.items() if k not in MIXTURE_OPTIONS}
         c.model = {**model, **c.model}
         return c.validate()
 

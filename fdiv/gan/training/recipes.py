@@ -46,9 +46,13 @@ from __future__ import annotations
 
 from typing import Any, Dict, Mapping, Tuple
 
-__all__ = ["RECIPES", "RECIPE_FIELDS", "MIXTURE_LATENT", "recipe", "defaults_for"]
+__all__ = ["RECIPES", "RECIPE_FIELDS", "MIXTURE_LATENT", "RING8_LATENT", "MIXTURE_OPTIONS", "recipe", "defaults_for"]
 
 MIXTURE_LATENT = dict(latent_dim=5, latent_mixture=50, mixture_scale=0.2, mixture_spread=2.0)
+#: ring8's latent: a 16-dimensional component noise (latent_dim 17) at scale 0.09, with learned weights
+RING8_LATENT = dict(MIXTURE_LATENT, latent_dim=17, mixture_scale=0.09, learn_weights=True)
+#: the generator options that belong to the mixture latent (``model=dict(latent_mixture=0)`` drops them all)
+MIXTURE_OPTIONS = (*MIXTURE_LATENT, "learn_weights")
 
 RECIPE_FIELDS = ("steps", "critic_steps", "gradient_penalty", "penalty_kind", "spectral_norm", "lr_g", "lr_d",
                  "model")
@@ -57,7 +61,7 @@ RECIPE_FIELDS = ("steps", "critic_steps", "gradient_penalty", "penalty_kind", "s
 _SMOOTH_CRITIC = dict(gradient_penalty=1.0)
 
 RECIPES: Dict[Tuple[str, str], Dict[str, Any]] = {
-    ("ring8", "*"): dict(lr_d=4e-3, lr_g=1e-3, model=MIXTURE_LATENT),
+    ("ring8", "*"): dict(lr_d=4e-3, lr_g=1e-3, model=RING8_LATENT),
     ("grid25", "*"): dict(lr_g=4e-3, gradient_penalty=0.1, model=MIXTURE_LATENT),
     **{("ring8", name): dict(_SMOOTH_CRITIC, steps=3000)
        for name in ("kl", "jeffrey", "ag", "neyman", "reverse_kl", "total_variation")},

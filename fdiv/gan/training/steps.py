@@ -119,7 +119,8 @@ def generator_step(d, D: nn.Module, opt: torch.optim.Optimizer, fake: Tensor, y:
     ``fake`` carries ``log_weight`` (log pi_k of each sample's mixture component, with its graph), the
     step also descends  mean_i (l_i - mean l) log pi_{k_i}  (l_i the per-sample loss, detached): its
     gradient is the exact gradient of the loss in the mixture weights' logits (the mean is a baseline
-    that leaves it unbiased).
+    that leaves it unbiased; under torchrun it is the mean over the global batch, so the step is the
+    same as in one process).
     """
     amp = amp or Amp()
     with amp.autocast():
@@ -130,10 +131,21 @@ def generator_step(d, D: nn.Module, opt: torch.optim.Optimizer, fake: Tensor, y:
     if log_weight is not None:
         with torch.no_grad():
             ell = generator_loss(d, v_gen.float(), loss, reduce=False)
-        total = loss_g + ((ell - ell.mean()) * log_weight).mean()
+        total = loss_g + ((ell - _global_mean(ell)) * log_weight).mean()
     opt.zero_grad(set_to_none=True)
     amp.step(total, opt, "g", inputs=params)
     return loss_g
+
+
+def _global_mean(x: Tensor) -> Tensor:
+    """The mean of ``x`` over the whole batch: under torchrun every rank holds an equal share, so the
+    mean of the ranks' means (one all-reduce); else ``x.mean()``."""
+    m = x.mean()
+    if torch.distributed.is_available() and torch.distributed.is_initialized() \
+            and torch.distributed.get_world_size() > 1:
+        torch.distributed.all_reduce(m)
+        m = m / torch.distributed.get_world_size()
+    return m
 
 
 @torch.no_grad()
