@@ -199,8 +199,8 @@ display(Code(inspect.getsource(ch05.vdm), language="python"))
 # So every training figure below is a mean over several seeds with the smallest and largest value
 # beside it, and what the text asserts holds on every seed from 0 to 4 (or on a stated number of
 # them). Expect your own run, in Colab say, to land inside those ranges, not on their means: on
-# `ring8` the GAN's two-sample accuracy moves by about $\pm 0.03$ and its high-quality share by
-# about $\pm 1.5$ points from seed to seed, and a long kl run without its penalty diverges on some
+# `ring8` the GAN's two-sample accuracy moves by about $\pm 0.02$ and its high-quality share by
+# about $\pm 1$ point from seed to seed, and a long kl run without its penalty diverges on some
 # seeds and not on others. [Where this book was built](build.md) names the machine.
 # ```
 #
@@ -437,20 +437,30 @@ print("activations:", alpha_half.activation_expr, "vs", hellinger.activation_exp
 # $3 \times 0.01$ on the ring every point on a bridge counts against the generator.
 #
 # The remedy is to give the generator a latent space that is not connected. For `ring8` and `grid25`
-# the library's trainer uses a *mixture latent* by default (`latent_mixture=50`): the noise
-# $z \sim \mathcal N(0, I_5)$ is split into a component $k = \lfloor 50\,\Phi(z_5) \rfloor$, uniform on
-# $\{0, \dots, 49\}$, and a position $\varepsilon = (z_1, \dots, z_4)$, and the network reads
+# the library's trainer uses a *mixture latent* by default (`latent_mixture=50`). On `ring8` the
+# noise $z \sim \mathcal N(0, I_{17})$ is split into a component $k$ and a position
+# $\varepsilon = (z_1, \dots, z_{16})$, and the network reads
 #
 # $$
-# h = \mu_k + 0.2\,\varepsilon, \qquad \mu_k \sim \mathcal N(0, 2^2 I_4) \text{ drawn once at initialisation},
+# h = \mu_k + 0.09\,\varepsilon, \qquad \mu_k \sim \mathcal N(0, 2^2 I_{16})
+# \text{ drawn once at initialisation},
 # $$
 #
-# fifty small, well separated islands (a fixed version of the DeLiGAN prior {cite:p}`gurumurthy2017deligan`).
-# $g_\theta$ can now send every island to one mode without any bridge. Fifty is not the number of
-# modes, and need not be: several components share a mode, and a component caught between two modes
-# splits its mass with a small bridge of its own. The price is coarser balancing: moving a whole
-# component from an over- to an under-populated mode is a big step. The cell trains the GAN on `ring8`
-# with both latents, with the trainer's defaults for this data set (those of `fdiv train`, shortened
+# fifty small, well separated islands (a fixed version of the DeLiGAN prior
+# {cite:p}`gurumurthy2017deligan`). $g_\theta$ can now send every island to one mode without any
+# bridge. Fifty is not the number of modes, and need not be: several components share a mode, and a
+# component caught between two modes splits its mass with a small bridge of its own. The price is
+# balance: a whole component cannot move from an over- to an under-populated mode without crossing a
+# bridge, so the share of the components each mode gets is settled early. So the component is drawn
+# with *learned* weights $\pi = \operatorname{softmax}(a)$, $k$ the $j$ with
+# $\pi_0 + \dots + \pi_{j-1} \le \Phi(z_{17}) < \pi_0 + \dots + \pi_j$, and the generator's
+# loss $\mathbb E_{k \sim \pi}\,\mathbb E_\varepsilon\, \ell(g_\theta(\mu_k + 0.09\,\varepsilon))$
+# is descended in $a$ too, by the exact gradient of a discrete choice,
+# $\frac1B \sum_i (\ell_i - \bar\ell)\, \nabla_a \log \pi_{k_i}$. Mass then flows to a starved
+# mode without any point crossing. (`grid25` keeps the first version: $z \sim \mathcal N(0, I_5)$,
+# $h = \mu_k + 0.2\,\varepsilon$, $k = \lfloor 50\,\Phi(z_5) \rfloor$ uniform, which measured
+# better there.) The cell trains the GAN on `ring8` with a plain Gaussian latent and with the
+# mixture latent, with the trainer's defaults for this data set (those of `fdiv train`, shortened
 # to 2,000 steps) and the same seeds, and counts the points further than 10 standard deviations
 # from every centre.
 
@@ -502,13 +512,17 @@ plt.show()
 # %% [markdown]
 # With the plain latent, the points beyond ten standard deviations sit on arcs between the modes;
 # with the mixture latent there are fewer of them on every seed (the claim
-# `mixture_latent_fewer_bridges`; in the recorded sweep 0.9-2.8% against 5.0-7.4%), and the
-# colours show several components sharing each mode (colours repeat: there are 50 components and
-# 10 colours). The latent matters beyond the bridges. At the full budget of `fdiv train` on
-# `ring8` (4,000 steps, seeds 0 and 1, measured with `python -m bench`), the mixture latent gives
-# a two-sample accuracy of 0.60-0.64 (the next section explains the test) against 0.69-0.71 for
-# the plain latent, modes 0.89-0.95 of the data's width against 0.78-0.82, and 96.5-97.8% high
-# quality against 94.4-95.4%: it wins on every figure, which is why the trainer uses it.
+# `mixture_latent_fewer_bridges`; the table gives the ranges), and the colours show several
+# components sharing each mode (colours repeat: there are 50 components and 10 colours). The
+# latent matters beyond the bridges, and so do its dimension and scale. The recipe module
+# (`fdiv/gan/training/recipes.py`) keeps a measured row, over seeds 0-4 at the full 4,000 steps,
+# for each change tried. With 4-dimensional positions at scale 0.2 and fixed weights the two-sample
+# accuracy of the next section was 0.611 (0.590 to 0.640), and the mode masses were uneven; with
+# 2-dimensional positions 0.747; with 16-dimensional ones at scale 0.09 and learned weights 0.556
+# (0.534 to 0.578). A ReLU network maps each component's Gaussian piece by piece linearly: from
+# two dimensions to two that is a thin, folded ellipse, and a mode built of several such ellipses
+# is visibly not round. From sixteen dimensions each image averages many more pieces and comes out
+# rounder; the scale keeps its width right at the end of the run.
 
 # %% [markdown]
 # ## Matching the data, not only its modes
@@ -562,19 +576,23 @@ print(f"GAN above the floor, in standard errors of the test: {gap}")
 print(match.verdict_line())
 
 # %% [markdown]
-# At the full length the GAN finds every mode on every seed (the claim
-# `gan_modes_but_not_the_data`, asserted in the default profile), but the classifier still tells
-# its points from the data well above chance (the line under the table gives the margin in
-# standard errors, mean and range over the seeds): within each mode the
-# generated cloud is not yet the data's Gaussian, a little too narrow or off-centre. This is the
-# critic's limit as much as the generator's: a critic that cannot resolve the shape of a mode
-# cannot teach it. The trainer's recipe for `ring8` (`fdiv/gan/training/recipes.py`) therefore
-# gives the critic a learning rate four times the generator's: with equal rates (and 6,000 steps)
-# the recipe's own measurements left the modes narrower and the two-sample accuracy further from
-# chance (the recipe module keeps the figures).
-# Longer training is not better here either: past a few thousand steps the generator keeps
-# sharpening its modes beyond the data's width. The README's benchmark lists every divergence on
-# both data sets against these figures.
+# At the full length the GAN finds every mode, and the classifier still tells its points from
+# the data above chance (the line under the table gives the margin in standard errors, mean and
+# range over the seeds). The claim `gan_modes_but_not_the_data`, asserted in the default profile,
+# promises this on at least three of five seeds, not on all: the recipe has come close enough to
+# the data that on its best seed the margin is under four standard errors, and another machine may
+# take a seed below three. Within each mode the generated cloud is not yet quite the data's
+# Gaussian. The figures beside it say how: the width is right to within about 10%, and a
+# mode of exactly Gaussian shape that much too narrow or too wide would score close to chance
+# (0.8 of the width scores about 0.54), so what the classifier sees is the *shape*, a mode built
+# of several components' ellipses. The critic's resolution is the other limit: a critic that cannot
+# resolve the shape of a mode cannot teach it. The trainer's recipe for `ring8` therefore gives
+# the critic a learning rate four times the generator's; with equal rates the recipe's own
+# measurements left the modes narrower and the two-sample accuracy further from chance.
+# Longer training is not better here either: the modes narrow steadily through a run (a spread of
+# 2.5 after 500 steps, 0.94 after 3,500, 0.58 after 7,000 on one seed), and the run length of the
+# recipe is what stops them near the data's width. The README's benchmark lists every divergence
+# on both data sets, over seeds 0-4, against these figures and beside a WGAN-GP baseline.
 #
 # ### A stabiliser, with and without
 #

@@ -7,7 +7,7 @@
   (``short_unbounded_fgans``: the unbounded ones with the same recipe, a figure, not asserted).
 * ``mixture_latent_fewer_bridges``: the mixture latent leaves fewer points between the modes.
 * ``gan_modes_but_not_the_data``: at the full length the GAN finds every mode of ring8, yet a
-  two-sample test still tells its points from the data.
+  two-sample test still tells its points from the data (on at least 3 of 5 seeds).
 * ``kl_needs_its_penalty``: with its R1 penalty kl trains on ring8; without it, it is unstable.
 """
 from __future__ import annotations
@@ -244,10 +244,12 @@ CLAIMS = [
           _measure_bridges, lambda f: f["mixture/bridges"] < f["plain/bridges"],
           settings=dict(steps=BRIDGE_STEPS, latents=LATENTS, **_defaults("gan")), book_seeds=(0, 1), ci_seeds=(0,)),
     Claim("gan_modes_but_not_the_data", "05",
-          "At fdiv train's defaults the GAN finds all 8 modes of ring8, and the two-sample test still tells "
-          "its samples from the data (accuracy more than 3 standard errors above the floor).",
-          _measure_match, _match_holds, settings=_defaults("gan"),
-          book_seeds=(0, 1), ci_seeds=(0,)),
+          "On at least 3 of 5 seeds, at fdiv train's defaults the GAN finds all 8 modes of ring8 and the "
+          "two-sample test still tells its samples from the data (accuracy more than 3 standard errors "
+          "above the floor). A tendency since the recipe's 16-dimensional latent: the smallest margin "
+          "recorded was 3.8 standard errors.",
+          _measure_match, _match_holds, settings=_defaults("gan"), quorum=3,
+          book_seeds=(0, 1), ci_seeds=(0, 1, 2)),
     Claim("kl_needs_its_penalty", "05",
           "On at least 3 of 5 seeds, kl on ring8 with its recipe's R1 penalty (gamma = 1) finds all 8 "
           "modes while the run without it diverges, loses a mode or ends with broader modes (high "
