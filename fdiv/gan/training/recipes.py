@@ -75,7 +75,7 @@ Today's entries (chapter 5; measured with ``python -m bench`` on the two-sample 
   ag, neyman on grid25) and total variation (a step-function witness whose tanh activation
   saturates, so the generator gets no gradient) get an R1 gradient penalty gamma = 1, which keeps V
   smooth, and fewer steps (a step costs about twice as much with the penalty).  Without it kl on
-  ring8 diverged on 3 of seeds 0-4 and ended with broader modes on the other two (the claim
+  ring8 diverged on 4 of seeds 0-4 and lost every mode on the fifth (the claim
   ``kl_needs_its_penalty`` of :mod:`fdiv.course.claims`), and total variation loses every mode;
   chapters 5 and 7 show both.
 """
