@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import sys
 import time
@@ -23,6 +24,7 @@ def main(argv=None) -> int:
                    "and the WGAN-GP peer at each)")
     p.add_argument("--jobs", type=int, default=1, help="toy runs at a time (each one torch thread)")
     p.add_argument("--no-peer", action="store_true", help="leave out the WGAN-GP peer rows")
+    p.add_argument("--save", metavar="DIR", help="write each toy data set's runs to DIR/toys-DATASET.json")
     args = p.parse_args(argv)
     if args.divergences:
         import fdiv
@@ -32,7 +34,6 @@ def main(argv=None) -> int:
     parts = set(args.only.split(","))
     seeds = tuple(int(s) for s in args.seeds.split(","))
     try:
-        import os
         load = os.getloadavg()[0]
     except (AttributeError, OSError):
         load = float("nan")
@@ -50,8 +51,12 @@ def main(argv=None) -> int:
         elif args.quick:
             divs = [("gan", {})]
         for ds in args.datasets.split(","):
+            save = None
+            if args.save:
+                os.makedirs(args.save, exist_ok=True)
+                save = os.path.join(args.save, f"toys-{ds}.json")
             runs = toys.results(ds, divs, seeds=seeds[:1] if args.quick else seeds, jobs=args.jobs,
-                                peer=not (args.quick or args.no_peer))
+                                peer=not (args.quick or args.no_peer), save=save)
             print(markdown(toys.table(ds, runs, jobs=args.jobs)), flush=True)
             print(markdown(toys.summary(ds, runs)), flush=True)
     if "gaussian" in parts:

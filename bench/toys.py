@@ -78,18 +78,20 @@ def misses(r: dict, num_modes: int) -> List[str]:
     if r["status"] != "ok":
         return [r["status"]]
     t = targets_for(r["divergence"])
+    # a figure that could not be computed (None: e.g. no point near any mode, so no spread) misses
+    within = lambda key, lo, hi: r.get(key) is not None and lo <= r[key] <= hi  # noqa: E731
     out = []
-    if r["modes"] < num_modes:
+    if not within("modes", num_modes, math.inf):
         out.append("modes")
-    if not r["two_sample_accuracy"] <= t["two_sample_accuracy"]:
+    if not within("two_sample_accuracy", 0.0, t["two_sample_accuracy"]):
         out.append("accuracy")
-    if not t["spread"][0] <= r["spread"] <= t["spread"][1]:
+    if not within("spread", *t["spread"]):
         out.append("spread")
-    if not t["high_quality"][0] <= r["high_quality"] <= t["high_quality"][1]:
+    if not within("high_quality", *t["high_quality"]):
         out.append("high quality")
-    if not r["reverse_kl"] <= t["reverse_kl"]:
+    if not within("reverse_kl", 0.0, t["reverse_kl"]):
         out.append("mode KL")
-    if not r["cpu"] <= t["seconds"]:
+    if not within("cpu", 0.0, t["seconds"]):
         out.append("time")
     return out
 
@@ -107,7 +109,8 @@ def _row(r: dict, num_modes: int) -> list:
     if r["status"] != "ok":
         return [label(r), r["seed"], r["status"], "", "", "", "", r["wall"], r["cpu"], missed]
     acc = f"{r['two_sample_accuracy']:.3f} +- {r['two_sample_stderr']:.3f}"
-    return [label(r), r["seed"], f"{r['modes']}/{num_modes}", acc, r["spread"], f"{100 * r['high_quality']:.1f}%",
+    spread = "-" if r["spread"] is None else r["spread"]
+    return [label(r), r["seed"], f"{r['modes']}/{num_modes}", acc, spread, f"{100 * r['high_quality']:.1f}%",
             r["reverse_kl"], r["wall"], r["cpu"], missed]
 
 
@@ -131,13 +134,19 @@ def _note(num_modes: int, jobs: int) -> str:
 
 
 def results(dataset: str, divergences=None, seeds: Sequence[int] = SEEDS, steps=None, jobs: int = 1,
-            peer: bool = True) -> List[dict]:
-    """Every divergence (and WGAN-GP when ``peer``) on ``dataset`` at every seed: the runs' metrics."""
+            peer: bool = True, save=None) -> List[dict]:
+    """Every divergence (and WGAN-GP when ``peer``) on ``dataset`` at every seed: the runs' metrics.
+    ``save``: a JSON file the runs are written to (atomically) before anything is formatted."""
     divs = list(divergences or divergence_list())
     if peer:
         divs.append(("WGAN-GP", {}))
     todo = [(dataset, n, p, s, None if n == "WGAN-GP" else steps) for n, p in divs for s in seeds]
-    return run_all(todo, jobs)
+    runs = run_all(todo, jobs)
+    if save is not None:
+        from fdiv.core.files import atomic_write_json
+        atomic_write_json(save, [{k: v for k, v in r.items() if isinstance(v, (int, float, str, dict, list,
+                                                                              type(None)))} for r in runs])
+    return runs
 
 
 def table(dataset: str, runs: List[dict], jobs: int = 1) -> Table:
@@ -170,7 +179,8 @@ def summary(dataset: str, runs: List[dict]) -> Table:
     for name, rs in by.items():
         ok = [r for r in rs if r["status"] == "ok"]
         seeds = ",".join(str(r["seed"]) for r in rs)
-        fig = lambda key, fmt, scale=1.0: _range([scale * r[key] for r in ok], fmt)  # noqa: E731
+        fig = lambda key, fmt, scale=1.0: _range([scale * r[key] for r in ok if r[key] is not None],  # noqa: E731
+                                                 fmt)
         on = "-" if name == "WGAN-GP" else f"{sum(meets(r, num_modes) for r in rs)}/{len(rs)}"
         t.rows.append([name, seeds, f"{min((r['modes'] for r in ok), default=0)}/{num_modes}"
                        + ("" if len(ok) == len(rs) else f", {len(rs) - len(ok)} diverged"),

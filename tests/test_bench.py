@@ -61,6 +61,16 @@ def test_a_dropped_mode_misses_modes_and_mode_kl():
     assert {"modes", "mode KL"} <= set(toys.misses(r, 8))
 
 
+def test_a_figure_that_could_not_be_computed_misses_and_still_prints():
+    # every point far from every mode: no spread (None), as a 300-step WGAN-GP on ring8 can end
+    far = _data("ring8", 0) * 3.0
+    r = _run("ring8", far)
+    assert r["spread"] is None
+    assert {"spread", "modes", "accuracy"} <= set(toys.misses(r, 8))
+    text = markdown(toys.table("ring8", [r])) + markdown(toys.summary("ring8", [r]))
+    assert "| gan | 0 | 0/8 |" in text
+
+
 def test_divergence_too_slow_or_diverged_misses():
     r = _run("ring8", _data("ring8", 0), cpu=61.0)
     assert toys.misses(r, 8) == ["time"]
