@@ -34,6 +34,14 @@ SEEDS: Tuple[int, ...] = (0, 1, 2, 3, 4)
 Figures = Dict[str, Any]
 
 
+
+def train_defaults(dataset: str, divergence: str) -> Dict[str, Any]:
+    """What ``fdiv train`` uses for ``divergence`` on ``dataset``: the dataset's defaults and the recipe
+    (part of a claim's settings, so a recorded sweep goes stale when either changes)."""
+    from fdiv.datasets import get_dataset
+    from fdiv.gan.training.recipes import recipe
+    return dict(dataset=get_dataset(dataset).train_defaults, recipe=recipe(dataset, divergence))
+
 @dataclass(frozen=True)
 class Claim:
     """One statement about training that a chapter asserts (see the module docstring)."""

@@ -21,7 +21,7 @@ import torch
 from fdiv.core import estimate
 from fdiv.core.divergences import every, get
 from fdiv.core.runtime import seed_everything
-from fdiv.course.claims.base import Claim
+from fdiv.course.claims.base import Claim, train_defaults
 from fdiv.datasets import get_dataset
 from fdiv.evaluation import evaluate
 from fdiv.gan.models import GaussianGenerator, MLPCritic
@@ -221,11 +221,6 @@ def _kl_holds(f) -> bool:
     return f["none/high_quality"] < f["r1/high_quality"] - 5
 
 
-def _defaults(divergence: str):
-    """What fdiv train uses for ``divergence`` on ring8 (part of a claim's fingerprint)."""
-    return dict(dataset=get_dataset("ring8").train_defaults, recipe=recipe("ring8", divergence))
-
-
 CLAIMS = [
     Claim("vdm_fit_matches_exact", "05",
           "VDM fits N(mu, sigma^2) to mixture1d within 0.15 sigma in mu and 10% in sigma of the exact "
@@ -242,18 +237,18 @@ CLAIMS = [
           "After 2,000 steps of the GAN on ring8 the mixture latent leaves fewer points more than 10 "
           "standard deviations from every mode than the plain Gaussian latent.",
           _measure_bridges, lambda f: f["mixture/bridges"] < f["plain/bridges"],
-          settings=dict(steps=BRIDGE_STEPS, latents=LATENTS, **_defaults("gan")), book_seeds=(0, 1), ci_seeds=(0,)),
+          settings=dict(steps=BRIDGE_STEPS, latents=LATENTS, **train_defaults("ring8", "gan")), book_seeds=(0, 1), ci_seeds=(0,)),
     Claim("gan_modes_but_not_the_data", "05",
           "On at least 3 of 5 seeds, at fdiv train's defaults the GAN finds all 8 modes of ring8 and the "
           "two-sample test still tells its samples from the data (accuracy more than 3 standard errors "
           "above the floor). A tendency since the recipe's 16-dimensional latent: the smallest margin "
           "recorded was 3.8 standard errors.",
-          _measure_match, _match_holds, settings=_defaults("gan"), quorum=3,
+          _measure_match, _match_holds, settings=train_defaults("ring8", "gan"), quorum=3,
           book_seeds=(0, 1), ci_seeds=(0, 1, 2)),
     Claim("kl_needs_its_penalty", "05",
           "On at least 3 of 5 seeds, kl on ring8 with its recipe's R1 penalty (gamma = 1) finds all 8 "
           "modes while the run without it diverges, loses a mode or ends with broader modes (high "
           "quality at least 5 points lower).",
-          _measure_kl, _kl_holds, settings=dict(gammas=(0.0, 1.0), **_defaults("kl")), quorum=3,
+          _measure_kl, _kl_holds, settings=dict(gammas=(0.0, 1.0), **train_defaults("ring8", "kl")), quorum=3,
           book_seeds=(0, 1), ci_seeds=(0, 1, 2)),
 ]

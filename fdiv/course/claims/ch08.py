@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from fdiv.core.divergences import get
 from fdiv.core.estimate import integrate
 from fdiv.core.runtime import seed_everything
-from fdiv.course.claims.base import Claim
+from fdiv.course.claims.base import Claim, train_defaults
 
 __all__ = ["CLAIMS", "P_DATA", "P_MODEL", "TRUE_COEF", "TRUE_INTERCEPT", "train_classifier",
            "held_out_logits", "fit_logistic", "quadratic_features", "classifier_figures"]
@@ -127,14 +127,6 @@ REFEREE_DIVERGENCES = ("gan", "js", "squared_hellinger")
 REFEREE_FIGURES = ("modes", "two_sample_accuracy", "spread", "high_quality", "reverse_kl", "seconds")
 
 
-def _referee_settings():
-    """What fdiv train uses for each run (part of the claim's fingerprint)."""
-    from fdiv.datasets import get_dataset
-    from fdiv.gan.training.recipes import recipe
-    return {f"{ds}/{name}": dict(dataset=get_dataset(ds).train_defaults, recipe=recipe(ds, name))
-            for ds in REFEREE_DATASETS for name in REFEREE_DIVERGENCES}
-
-
 def recipe_line(dataset: str, divergence: str) -> str:
     """The settings ``fdiv train`` uses for ``divergence`` on ``dataset`` (dataset defaults, then the
     recipe), as one line ``key=value, ...``; the model's options as ``model.key=value``."""
@@ -179,4 +171,5 @@ CLAIMS.append(
           "gan, js and squared Hellinger at fdiv train's defaults on ring8 and grid25: modes, two-sample "
           "accuracy, spread, high quality and mode KL (shown, not asserted; the book quotes the recorded "
           "sweep).",
-          _measure_referee, None, settings=_referee_settings(), seconds=160.0))
+          _measure_referee, None, settings={f"{ds}/{name}": train_defaults(ds, name) for ds in REFEREE_DATASETS
+                                             for name in REFEREE_DIVERGENCES}, seconds=160.0))

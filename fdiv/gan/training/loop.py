@@ -212,7 +212,7 @@ def _loop(run: Run) -> None:
                                           shard=shard)
         # the critic's own module: the generator's loss sends no gradient to the critic's weights
         loss_g = generator_step(run.d, run.D, run.opt_g, fake, y, loss=cfg.generator_loss,
-                                params=run.g_params, amp=run.amp)
+                                params=run.g_params, amp=run.amp, ranks_mean=run.world.mean)
         run.sched_d.step()
         run.sched_g.step()
         if run.G_ema is not None:

@@ -12,7 +12,7 @@
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence, Tuple
+from typing import Callable, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -112,15 +112,16 @@ def _shared_t(x: Tensor, kind: str, rng: Optional[torch.Generator], shard: Optio
 
 def generator_step(d, D: nn.Module, opt: torch.optim.Optimizer, fake: Tensor, y: Optional[Tensor] = None, *,
                    loss: str = "nonsaturating", params: Optional[Sequence[Tensor]] = None,
-                   amp: Optional[Amp] = None) -> Tensor:
+                   amp: Optional[Amp] = None,
+                   ranks_mean: Optional[Callable[[Tensor], Tensor]] = None) -> Tensor:
     """One Adam step of the generator on ``loss`` evaluated at the critic's V(fake); returns the loss.
 
     Gradients flow only into ``params`` (the generator's trainable parameters), not the critic's.  When
     ``fake`` carries ``log_weight`` (log pi_k of each sample's mixture component, with its graph), the
     step also descends  mean_i (l_i - mean l) log pi_{k_i}  (l_i the per-sample loss, detached): its
     gradient is the exact gradient of the loss in the mixture weights' logits (the mean is a baseline
-    that leaves it unbiased; under torchrun it is the mean over the global batch, so the step is the
-    same as in one process).
+    that leaves it unbiased; under torchrun ``ranks_mean``, the mean over the ranks (``World.mean``), makes
+    it the mean over the global batch, so the step is the same as in one process).
     """
     amp = amp or Amp()
     with amp.autocast():
@@ -131,21 +132,11 @@ def generator_step(d, D: nn.Module, opt: torch.optim.Optimizer, fake: Tensor, y:
     if log_weight is not None:
         with torch.no_grad():
             ell = generator_loss(d, v_gen.float(), loss, reduce=False)
-        total = loss_g + ((ell - _global_mean(ell)) * log_weight).mean()
+        baseline = ell.mean() if ranks_mean is None else ranks_mean(ell.mean())
+        total = loss_g + ((ell - baseline) * log_weight).mean()
     opt.zero_grad(set_to_none=True)
     amp.step(total, opt, "g", inputs=params)
     return loss_g
-
-
-def _global_mean(x: Tensor) -> Tensor:
-    """The mean of ``x`` over the whole batch: under torchrun every rank holds an equal share, so the
-    mean of the ranks' means (one all-reduce); else ``x.mean()``."""
-    m = x.mean()
-    if torch.distributed.is_available() and torch.distributed.is_initialized() \
-            and torch.distributed.get_world_size() > 1:
-        torch.distributed.all_reduce(m)
-        m = m / torch.distributed.get_world_size()
-    return m
 
 
 @torch.no_grad()
