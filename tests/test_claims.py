@@ -24,8 +24,8 @@ SEED_SET = os.environ.get("FDIV_CLAIM_SEEDS", "ci")
 WORKERS = int(os.environ.get("FDIV_CLAIM_WORKERS", "0")) or None
 
 
-def _toy(quorum=None, seeds=(0, 1, 2, 3, 4), bad=()):
-    return Claim("toy", "00", "the seed is not bad.", lambda s, fast: {"seed": s, "x": float(s) ** 2},
+def _toy(quorum=None, seeds=(0, 1, 2, 3, 4), bad=(), name="toy"):
+    return Claim(name, "00", "the seed is not bad.", lambda s, fast: {"seed": s, "x": float(s) ** 2},
                  lambda f: f["seed"] not in bad, seeds=seeds, quorum=quorum)
 
 
@@ -85,6 +85,66 @@ def test_the_record_is_complete_fresh_and_holds():
         assert rec is not None, f"{name}: no record, or a stale one (run make test-claims)"
         assert sorted(rec.rows) == sorted(c.seeds) and not rec.fast
         assert rec.holds, rec.verdict_line()
+
+
+@pytest.mark.parametrize("name, trains_on", [
+    ("short_fgans_find_the_ring", [("ring8", "gan"), ("grid25", "gan"), ("grid25", "kl")]),
+    ("short_unbounded_fgans", [("ring8", "kl"), ("grid25", "neyman")]),
+    ("mixture_latent_fewer_bridges", [("ring8", "gan")]),
+    ("gan_modes_but_not_the_data", [("ring8", "gan")]),
+    ("kl_needs_its_penalty", [("ring8", "kl")]),
+    ("stabilisers_find_the_ring", [("ring8", "gan")]),
+    ("recipes_against_the_referee", [("ring8", "js"), ("grid25", "squared_hellinger")]),
+    ("dcgan_digits_near_floor", [("digits", "gan")]),
+    ("conditional_gan_obeys_labels", [("digits", "gan")]),
+])
+def test_a_claim_that_trains_at_the_defaults_fingerprints_them(name, trains_on):
+    """A claim run through ``fdiv train``'s defaults holds them in its settings, so that changing a data
+    set's defaults or a recipe makes its record stale instead of silently out of date."""
+    from fdiv.course.claims.base import train_defaults
+
+    def holds(tree, sub):
+        if isinstance(tree, dict):
+            return all(tree.get(k) == v for k, v in sub.items()) or any(holds(v, sub) for v in tree.values())
+        return False
+
+    settings = claims.get(name).settings
+    for dataset, divergence in trains_on:
+        assert holds(settings, train_defaults(dataset, divergence)), (name, dataset, divergence)
+
+
+def test_record_stale_reruns_only_the_stale_entries(tmp_path, monkeypatch, capsys):
+    """``--record FILE --stale`` re-runs the claims whose entry is missing or stale and keeps the rest;
+    a record from another machine is refused with one line, and the file is left as it was."""
+    import json
+
+    from fdiv.course.claims import __main__ as cli
+    from fdiv.course.claims.base import machine
+
+    fresh, changed, new = _toy(), _toy(name="changed"), _toy(name="new")
+    monkeypatch.setattr(cli, "CLAIMS", {"toy": fresh, "changed": changed, "new": new})
+    here = {**machine(), "threads": 1}
+    kept = {**Sweep(fresh, {s: {"seed": s, "x": -1.0} for s in fresh.seeds}).to_json(), "seconds": 1.0}
+    path = tmp_path / "record.json"
+    path.write_text(json.dumps({"machine": here, "claims": {
+        "toy": kept, "changed": {**kept, "fingerprint": "0" * 12}, "gone": kept}}))
+    assert cli.main(["--record", str(path), "--stale", "--workers", "1"]) == 0
+    assert "stale or missing in" in capsys.readouterr().out
+    rec = json.loads(path.read_text())["claims"]
+    assert sorted(rec) == ["changed", "new", "toy"] and rec["toy"] == kept  # "gone" is no claim now
+    for name in ("changed", "new"):
+        assert rec[name]["fingerprint"] == cli.CLAIMS[name].fingerprint()
+        assert rec[name]["rows"]["4"] == {"seed": 4, "x": 16.0}
+
+    path.write_text(json.dumps({"machine": {**here, "cpus": 999}, "claims": {"toy": kept}}))
+    before = path.read_text()
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["--record", str(path), "--stale"])
+    assert exc.value.code == 2 and "recorded on another machine" in capsys.readouterr().err
+    assert path.read_text() == before
+    with pytest.raises(SystemExit):
+        cli.main(["--stale"])
+    assert "--stale needs --record FILE" in capsys.readouterr().err
 
 
 def _seeds(c: Claim):
