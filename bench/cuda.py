@@ -41,7 +41,8 @@ def measure(precision: str = "fp32", batch_size: Optional[int] = None, steps: in
     """(fdiv steps/s, hand-written steps/s, config) on ``device``: best of ``repeats`` interleaved runs."""
     from .images import hand_written_loop
     cfg = TrainConfig(divergence="gan", dataset="digits", conditional=True, steps=steps, seed=seed, device=device,
-                      progress=False, eval_samples=10, precision=precision, batch_size=batch_size).resolved()
+                      progress=False, eval_samples=10, precision=precision, batch_size=batch_size,
+                      ema=0.0).resolved()  # the hand-written loop keeps no moving average
     image_metrics.get_classifier("digits")  # the final evaluation's classifier: outside the timings
     hand_written_loop(min(steps, 20), cfg, seed, device, PRECISIONS[precision])  # warm-up: kernels, cuDNN
     best_f = best_h = math.inf

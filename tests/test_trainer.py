@@ -91,7 +91,7 @@ def test_nan_stops_with_the_step_and_keeps_the_last_good_checkpoint(tmp_path, mo
 
     monkeypatch.setattr(S, "critic_objective", poisoned)
     with pytest.raises(TrainingDiverged) as e:
-        train(divergence="gan", steps=40, seed=0, out=tmp_path, checkpoint_every=10, **TINY)
+        train(divergence="gan", steps=40, seed=0, out=tmp_path, checkpoint_every=10, critic_steps=1, **TINY)
     assert e.value.step == 17 and "step 17" in str(e.value)
     assert str(tmp_path / "checkpoint.pt") in str(e.value)
     ck = load_checkpoint(tmp_path)
@@ -132,7 +132,8 @@ def test_resolved_defaults():
     from fdiv.gan.training.recipes import RECIPES
     c = TrainConfig(dataset="grid25").resolved()
     assert c.steps == Grid25.train_defaults["steps"] == 5000
-    assert c.batch_size == Grid25.train_defaults["batch_size"] == 128
+    assert c.batch_size == Grid25.train_defaults["batch_size"] == 256
+    assert c.model["latent_mixture"] == 200 and c.model["learn_weights"]
     assert c.lr_g == RECIPES[("grid25", "*")]["lr_g"] and c.gradient_penalty == 0.1
     assert TrainConfig.from_dict(c.to_dict()) == c
 
@@ -147,7 +148,7 @@ def test_recipes_name_registered_divergences_and_stack_under_the_user():
     assert (kl.gradient_penalty, kl.steps, kl.lr_d, kl.lr_g) == (1.0, 3000, 4e-3, 1e-3)
     assert kl.model["latent_mixture"] == 50
     gan = TrainConfig(divergence="gan", dataset="ring8").resolved()
-    assert (gan.gradient_penalty, gan.steps, gan.lr_d) == (0.0, 4000, 4e-3)
+    assert (gan.gradient_penalty, gan.steps, gan.lr_d, gan.critic_steps) == (0.0, 6000, 4e-3, 2)
     mine = TrainConfig(divergence="kl", dataset="ring8", gradient_penalty=0.0, steps=10).resolved()
     assert (mine.gradient_penalty, mine.steps, mine.lr_d) == (0.0, 10, 4e-3)
 
@@ -210,7 +211,7 @@ def test_cuda_training_and_amp(tmp_path):
 
 def test_toy_mixtures_default_to_a_mixture_latent_and_checkpoints_keep_the_choice(tmp_path):
     grid = TrainConfig(dataset="grid25").resolved().model
-    assert grid["latent_mixture"] == 50 and grid["latent_dim"] == 5 and "learn_weights" not in grid
+    assert grid["latent_mixture"] == 200 and grid["latent_dim"] == 17 and grid["learn_weights"] is True
     ring = TrainConfig(dataset="ring8").resolved().model
     assert ring["latent_mixture"] == 50 and ring["latent_dim"] == 17 and ring["learn_weights"] is True
     # a plain latent drops the whole mixture latent, its learned weights included
@@ -221,7 +222,7 @@ def test_toy_mixtures_default_to_a_mixture_latent_and_checkpoints_keep_the_choic
     assert plain.model["latent_mixture"] == 0 and plain.model["latent_dim"] == 2
     only_k = TrainConfig(dataset="grid25", model=dict(latent_mixture=0, hidden=32)).resolved().model
     assert only_k == dict(latent_mixture=0, hidden=32)          # the plain latent keeps the 2-D default
-    assert TrainConfig(dataset="grid25", model=dict(latent_mixture=20)).resolved().model["latent_dim"] == 5
+    assert TrainConfig(dataset="grid25", model=dict(latent_mixture=20)).resolved().model["latent_dim"] == 17
     res = train(divergence="gan", steps=3, seed=0, out=tmp_path / "m", **TINY)
     assert res.generator.latent_mixture == 50
     G, _, cfg = models_from_checkpoint(tmp_path / "m" / "checkpoint.pt")

@@ -97,7 +97,8 @@ class Ring8(GaussianMixture2D):
 class Grid25(GaussianMixture2D):
     """``grid25``: 25 Gaussians, centres {-4,-2,0,2,4}^2, std 0.05 (PacGAN)."""
 
-    train_defaults = {**TOY_DEFAULTS, "steps": 5000, "batch_size": 128}
+    # batch 256: about 10 points of each of the 25 modes a step (fdiv/gan/training/recipes.py)
+    train_defaults = {**TOY_DEFAULTS, "steps": 5000, "batch_size": 256}
 
     def __init__(self, labelled: bool = False):
         g = torch.tensor([-4.0, -2.0, 0.0, 2.0, 4.0])
