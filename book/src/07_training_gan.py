@@ -434,7 +434,8 @@ plt.show()
 # $\tfrac{\gamma}{2}\mathbb E_{P_X}\|\nabla_x V_w\|^2$, which keeps the critic smooth near the
 # data) and spectral normalisation (each layer's weight divided by its largest singular value,
 # which bounds the critic's slope). Each row below makes one change to the trainer's defaults for
-# `ring8`, with the same seed and number of steps, and scores the result with chapter 5's
+# `ring8` (with one critic step per generator step, the notes' algorithm; the GAN's full-length
+# recipe takes two), with the same seed and number of steps, and scores the result with chapter 5's
 # metrics: modes found, high quality, and the two-sample accuracy and spread that say whether the
 # generator matches the data (0.5 and 1 for a perfect sampler).
 
