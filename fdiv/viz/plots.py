@@ -149,7 +149,8 @@ def plot_curves(history: Mapping[str, Sequence[float]], axes=None, *, true_diver
             axes[0].plot(s, v, label=lab)
     axes[0].set_xlabel("step")
     axes[0].set_ylabel("loss")
-    axes[0].legend(frameon=False)
+    if axes[0].get_lines():  # a history without losses gets no empty legend
+        axes[0].legend(frameon=False)
     if "divergence_estimate" in history and len(history["divergence_estimate"]):
         v, s = sm(history["divergence_estimate"])
         axes[1].plot(s, v, color="C2", label=divergence_label)
@@ -161,7 +162,8 @@ def plot_curves(history: Mapping[str, Sequence[float]], axes=None, *, true_diver
         axes[1].axhline(at_match, color="k", ls=":", lw=1, label=rf"{name}: $P_\theta = P_X$")
     axes[1].set_xlabel("step")
     axes[1].set_ylabel("$J$")
-    axes[1].legend(frameon=False)
+    if axes[1].get_lines():
+        axes[1].legend(frameon=False)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
