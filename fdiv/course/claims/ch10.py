@@ -62,5 +62,6 @@ CLAIMS = [
           f"After 1,500 steps the GAN's DC-GAN on digits draws at least 8 of the 10 classes, its Frechet "
           f"distance is above the real-vs-real floor and less than {MAX_RATIO:g} times it, and the critic's "
           f"J-hat ends more than {MIN_J_GAP:g} above -log 4.",
-          _measure, _holds, settings=dict(SETTINGS, **train_defaults("digits", "gan")), book_seeds=(0, 1), ci_seeds=(0,), seconds=40.0),
+          _measure, _holds, settings=dict(SETTINGS, **train_defaults("digits", "gan")),
+          book_seeds=(0, 1), ci_seeds=(0,), seconds=40.0),
 ]

@@ -96,5 +96,6 @@ CLAIMS = [
           "classified as the label they were asked for, and more than 80% of those of every label, by a "
           "judge that recognises more than 90% of the held-out real digits and more than 80% of those of "
           "every class.",
-          _measure, _holds, settings=dict(SETTINGS, **train_defaults("digits", "gan")), book_seeds=(0, 1), ci_seeds=(0,), seconds=35.0),
+          _measure, _holds, settings=dict(SETTINGS, **train_defaults("digits", "gan")),
+          book_seeds=(0, 1), ci_seeds=(0,), seconds=35.0),
 ]
