@@ -17,7 +17,7 @@ from typing import List, Optional
 import torch
 
 from fdiv.evaluation import images as image_metrics
-from fdiv.gan.training import TrainConfig, train
+from fdiv.gan.training import train
 
 from . import Table, markdown
 
@@ -39,10 +39,8 @@ def unavailable() -> Optional[str]:
 def measure(precision: str = "fp32", batch_size: Optional[int] = None, steps: int = 300, repeats: int = 3,
             seed: int = 0, device: str = "cuda"):
     """(fdiv steps/s, hand-written steps/s, config) on ``device``: best of ``repeats`` interleaved runs."""
-    from .images import hand_written_loop
-    cfg = TrainConfig(divergence="gan", dataset="digits", conditional=True, steps=steps, seed=seed, device=device,
-                      progress=False, eval_samples=10, precision=precision, batch_size=batch_size,
-                      ema=0.0).resolved()  # the hand-written loop keeps no moving average
+    from .images import hand_written_loop, loop_config
+    cfg = loop_config(steps, seed, device, precision=precision, batch_size=batch_size)
     image_metrics.get_classifier("digits")  # the final evaluation's classifier: outside the timings
     hand_written_loop(min(steps, 20), cfg, seed, device, PRECISIONS[precision])  # warm-up: kernels, cuDNN
     best_f = best_h = math.inf

@@ -155,12 +155,17 @@ def hand_written_loop(steps: int, cfg: TrainConfig, seed: int = 0, device: str =
     return time.perf_counter() - t0
 
 
+def loop_config(steps: int, seed: int = 0, device: str = "cpu", **kw) -> TrainConfig:
+    """The trainer's configuration that :func:`hand_written_loop` reproduces: the conditional GAN at the
+    digits defaults, without the generator's moving average (the DC-GAN example's loop keeps none)."""
+    return TrainConfig(divergence="gan", dataset="digits", conditional=True, steps=steps, seed=seed,
+                       device=device, progress=False, eval_samples=10, ema=0.0, **kw).resolved()
+
+
 def measure_overhead(steps: int = 300, repeats: int = 3, threads: int = 1, seed: int = 0):
     """(fdiv steps/s, hand-written steps/s, config): best of ``repeats`` interleaved runs each."""
     with _threads(threads):
-        # ema=0: the hand-written loop is the DC-GAN example's, which keeps no moving average
-        cfg = TrainConfig(divergence="gan", dataset="digits", conditional=True, steps=steps, seed=seed,
-                          device="cpu", progress=False, eval_samples=10, ema=0.0).resolved()
+        cfg = loop_config(steps, seed)
         image_metrics.get_classifier("digits")  # the final evaluation's classifier: outside the timings
         best_f = best_h = math.inf
         for _ in range(repeats):
