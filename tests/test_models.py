@@ -142,6 +142,31 @@ def test_mixture_latent_puts_each_component_on_its_own_gaussian():
     assert ((x - mu[k]).norm(dim=1) < 0.6).all()
 
 
+def test_output_noise_adds_isotropic_gaussian_noise_read_from_z():
+    """x = g(h) + s_out eps_out, eps_out = the out_dim coordinates of z before the component's."""
+    torch.manual_seed(0)
+    G = MLPGenerator(latent_dim=6, hidden=16, depth=2, latent_mixture=4, mixture_scale=0.1, output_noise=0.3)
+    z = torch.randn(4000, 6, generator=torch.Generator().manual_seed(1))
+    k = G.component(z)
+    h = G.mixture_means[k] + 0.1 * z[:, :3]
+    assert G.mixture_means.shape == (4, 3)                  # the network reads 6 - 1 - 2 coordinates
+    assert torch.allclose(G(z), G.net(h) + 0.3 * z[:, 3:5], atol=1e-6)
+    # moving eps_out by d moves the sample by exactly s_out d, in every direction alike
+    z2 = z.clone()
+    z2[:, 3:5] += torch.tensor([1.0, -2.0])
+    assert torch.allclose(G(z2) - G(z), torch.tensor([0.3, -0.6]).expand(4000, 2), atol=1e-5)
+    # a plain latent: the last out_dim coordinates are the noise
+    P = MLPGenerator(latent_dim=4, hidden=8, depth=1, output_noise=0.5)
+    zp = torch.randn(10, 4)
+    assert torch.allclose(P(zp), P.net(zp[:, :2]) + 0.5 * zp[:, 2:], atol=1e-6)
+    # 0 (the default) leaves the layout unchanged
+    assert MLPGenerator(latent_dim=3, latent_mixture=4).mixture_means.shape == (4, 2)
+    with pytest.raises(ValueError, match="output_noise must be"):
+        MLPGenerator(latent_dim=6, output_noise=-0.1)
+    with pytest.raises(ValueError, match=r"latent_dim must be >= 4 .*got 3"):
+        MLPGenerator(latent_dim=3, latent_mixture=4, output_noise=0.1)
+
+
 def test_learned_mixture_weights_start_uniform_and_pick_components_by_their_cdf():
     from scipy.stats import norm
     torch.manual_seed(0)
