@@ -148,7 +148,7 @@ def test_recipes_name_registered_divergences_and_stack_under_the_user():
     assert (kl.gradient_penalty, kl.steps, kl.lr_d, kl.lr_g) == (1.0, 3000, 4e-3, 1e-3)
     assert kl.model["latent_mixture"] == 50
     gan = TrainConfig(divergence="gan", dataset="ring8").resolved()
-    assert (gan.gradient_penalty, gan.steps, gan.lr_d, gan.critic_steps) == (0.0, 6000, 4e-3, 2)
+    assert (gan.gradient_penalty, gan.steps, gan.lr_d, gan.critic_steps) == (0.0, 4000, 4e-3, 1)
     mine = TrainConfig(divergence="kl", dataset="ring8", gradient_penalty=0.0, steps=10).resolved()
     assert (mine.gradient_penalty, mine.steps, mine.lr_d) == (0.0, 10, 4e-3)
 
@@ -211,9 +211,11 @@ def test_cuda_training_and_amp(tmp_path):
 
 def test_toy_mixtures_default_to_a_mixture_latent_and_checkpoints_keep_the_choice(tmp_path):
     grid = TrainConfig(dataset="grid25").resolved().model
-    assert grid["latent_mixture"] == 200 and grid["latent_dim"] == 17 and grid["learn_weights"] is True
+    assert grid["latent_mixture"] == 200 and grid["latent_dim"] == 19 and grid["learn_weights"] is True
+    assert grid["output_noise"] == 0.04 and grid["mixture_scale"] == 0.03
     ring = TrainConfig(dataset="ring8").resolved().model
-    assert ring["latent_mixture"] == 50 and ring["latent_dim"] == 17 and ring["learn_weights"] is True
+    assert ring["latent_mixture"] == 50 and ring["latent_dim"] == 19 and ring["learn_weights"] is True
+    assert ring["output_noise"] == 0.009 and ring["mixture_scale"] == 0.03
     # a plain latent drops the whole mixture latent, its learned weights included
     assert TrainConfig(dataset="ring8", model=dict(latent_mixture=0)).resolved().model == dict(latent_mixture=0)
     assert "latent_mixture" not in TrainConfig(dataset="x").resolved().model
@@ -222,7 +224,7 @@ def test_toy_mixtures_default_to_a_mixture_latent_and_checkpoints_keep_the_choic
     assert plain.model["latent_mixture"] == 0 and plain.model["latent_dim"] == 2
     only_k = TrainConfig(dataset="grid25", model=dict(latent_mixture=0, hidden=32)).resolved().model
     assert only_k == dict(latent_mixture=0, hidden=32)          # the plain latent keeps the 2-D default
-    assert TrainConfig(dataset="grid25", model=dict(latent_mixture=20)).resolved().model["latent_dim"] == 17
+    assert TrainConfig(dataset="grid25", model=dict(latent_mixture=20)).resolved().model["latent_dim"] == 19
     res = train(divergence="gan", steps=3, seed=0, out=tmp_path / "m", **TINY)
     assert res.generator.latent_mixture == 50
     G, _, cfg = models_from_checkpoint(tmp_path / "m" / "checkpoint.pt")

@@ -305,17 +305,15 @@ if referee is not None:
 
 # %% [markdown]
 # Read it with the perfect sampler's row in mind. Every run finds every mode. On `ring8` the widths
-# are within about 14% of the data's (the GAN's and JS's within 9%) and the mode masses nearly
-# even. The referee tells the GAN's and JS's points from the data 0.51 to 0.55 of the time and
-# squared Hellinger's 0.54 to 0.58, against $0.50 \pm 0.007$ for a perfect sampler: on most seeds
-# still several standard errors above chance, on a few within two or three, where it can no longer
-# be sure. On `grid25` the modes come out 6-41% too wide and the referee is right 0.58 to 0.65 of
-# the time. A
+# are within 4% of the data's and the mode masses nearly even, and the referee tells the generated
+# points from the data 0.50 to 0.52 of the time, against $0.50 \pm 0.007$ for a perfect sampler:
+# within about two standard errors of chance on every seed, so it cannot say that they differ. On
+# `grid25` it is right 0.52 to 0.59 of the time, and the modes come out up to 17% too wide. A
 # 15-nearest-neighbour classifier is blind to some errors: modes of exactly Gaussian shape but 20%
 # too narrow score only about $0.54$, and one mode of eight dropped about $0.55$ (the tests of
 # `bench/toys.py` check both), which is why the referee has the other figures beside it. What it
-# sees on `ring8` is the *shape* of each mode: the generator builds a mode from several latent
-# components, each mapped to an ellipse, and their sum is not quite the data's round Gaussian
-# (chapter 5 shows how a higher-dimensional latent made them rounder). So the game of this chapter
-# has not reached its end, where $D^\ast = \tfrac12$: a classifier that still wins is the measure
-# of how far.
+# saw on `ring8` until the recipe added output noise to the generator (chapter 5) was the *shape*
+# of each mode: the generator built a mode from several latent components, each mapped to an
+# ellipse, and their sum was not quite the data's round Gaussian. So on `ring8` the game of this
+# chapter has come close to its end, where $D^\ast = \tfrac12$ and no classifier wins; on `grid25`
+# one still does, a little, and its accuracy is the measure of how far.
