@@ -199,7 +199,8 @@ STABILISER_STEPS = 1000
 
 def stabiliser_metrics(change: dict, steps: int, seed: int = 0) -> Dict[str, float]:
     """Chapter 5's metrics of the GAN on ring8 at the trainer's defaults with one critic step per
-    generator step (the notes' algorithm; the GAN's full-length recipe takes two), changed by ``change``."""
+    generator step (the notes' algorithm, pinned so that the comparison does not follow the recipe),
+    changed by ``change``."""
     return train(divergence="gan", dataset="ring8", steps=steps, critic_steps=1, seed=seed, progress=False,
                  **change).metrics
 
