@@ -133,6 +133,15 @@ def test_resolved_defaults():
     c = TrainConfig(dataset="grid25").resolved()
     assert c.steps == Grid25.train_defaults["steps"] == 5000
     assert c.batch_size == Grid25.train_defaults["batch_size"] == 256
+    assert c.ema == 0.999 and TrainConfig(dataset="ring8").resolved().ema == 0.99
+    # grid25's per-divergence entries (the recipe docstring's measured tables): output noise, R1, steps
+    for name, noise, gamma, steps in (("js", 0.0425, 0.1, 5000), ("squared_hellinger", 0.0425, 0.1, 5000),
+                                      ("kl", 0.035, 1.0, 5000), ("neyman", 0.035, 1.0, 5000),
+                                      ("jeffrey", 0.035, 1.0, 4000), ("triangular", 0.035, 0.1, 5000),
+                                      ("pearson", 0.04, 1.0, 5000), ("total_variation", 0.04, 1.0, 4000)):
+        d = TrainConfig(dataset="grid25", divergence=name).resolved()
+        assert (d.model["output_noise"], d.gradient_penalty, d.steps) == (noise, gamma, steps), name
+        assert d.model["mixture_scale"] == 0.03 and d.model["latent_mixture"] == 200, name
     assert c.model["latent_mixture"] == 200 and c.model["learn_weights"]
     assert c.lr_g == RECIPES[("grid25", "*")]["lr_g"] and c.gradient_penalty == 0.1
     assert TrainConfig.from_dict(c.to_dict()) == c

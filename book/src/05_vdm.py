@@ -459,7 +459,11 @@ print("activations:", alpha_half.activation_expr, "vs", hellinger.activation_exp
 # is descended in $a$ too, by the exact gradient of a discrete choice,
 # $\frac1B \sum_i (\ell_i - \bar\ell)\, \nabla_a \log \pi_{k_i}$. Mass then flows to a starved
 # mode without any point crossing. (`grid25` uses the same latent with 200 components, eight for
-# each of its 25 modes, and a batch of 256, about ten data points of each mode a step.) The cell trains the GAN on `ring8` with a plain Gaussian latent and with the
+# each of its 25 modes, and a batch of 256, about ten data points of each mode a step. It also
+# returns the average of the generator's weights over about the last 1,000 steps, a moving average
+# with decay 0.999: the modes' positions drift a little until the end of a run, and the average
+# cancels the drift, which is what the two-sample test saw last; chapter 10 explains the moving
+# average.) The cell trains the GAN on `ring8` with a plain Gaussian latent and with the
 # mixture latent, with the trainer's defaults for this data set (those of `fdiv train`, shortened
 # to 2,000 steps) and the same seeds, and counts the points further than 10 standard deviations
 # from every centre.
