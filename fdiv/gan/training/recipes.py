@@ -202,6 +202,10 @@ Today's entries (chapter 5; measured with ``python -m bench`` on the two-sample 
   total variation, R1 0.3; 3          0.646; 0.603         1.54; 1.29        78.8; 89.7        0; 0
   ==================================  ===================  ================  ================  =========
 
+  On seeds 5-9, which no choice here looked at, gan met every strict target on 4 (seed 6: high quality
+  97.4%), js and squared Hellinger on 2 each: two-sample accuracy 0.504-0.535 in all fifteen runs, and
+  the misses are modes 4-10% too wide (high quality 95.7-97.4%).  So the strict targets hold at
+  these settings on most seeds, not on every one.
   js's objective is exactly half the GAN's plus a constant (T_js = (log 2 + log sigmoid v) / 2), so with
   Adam, which does not see the scale of a gradient, gamma 0.05 is the GAN's recipe to the rounding: it
   met the targets on 2 seeds of 5 where the GAN meets them on 5.  A seeded run is chaotic, and these
