@@ -27,7 +27,8 @@ import torch.nn.functional as F
 
 from fdiv.core.checks import check_int, check_number
 
-__all__ = ["evaluate_generator", "MLPGenerator", "MLPCritic", "GaussianGenerator", "default_models", "generate"]
+__all__ = ["evaluate_generator", "MLPGenerator", "MLPCritic", "GaussianGenerator", "MIXTURE_OPTIONS", "default_models",
+           "generate"]
 
 _ACTIVATIONS = {
     "relu": lambda: nn.ReLU(),
@@ -239,9 +240,10 @@ class GaussianGenerator(nn.Module):
         return torch.distributions.Independent(torch.distributions.Normal(m, s), 1)
 
 
+#: MLPGenerator's keyword arguments of the mixture latent and its output noise (passed through by name)
+MIXTURE_OPTIONS = ("latent_mixture", "mixture_scale", "mixture_spread", "learn_weights", "output_noise")
 _MLP_OPTIONS = ("latent_dim", "hidden", "depth", "g_hidden", "d_hidden", "g_depth", "d_depth", "spectral_norm",
-                "g_activation", "d_activation", "latent_mixture", "mixture_scale", "mixture_spread", "learn_weights",
-                "output_noise")
+                "g_activation", "d_activation", *MIXTURE_OPTIONS)
 
 
 def default_models(dataset, conditional: bool = False, **kw) -> Tuple[nn.Module, nn.Module]:
@@ -272,8 +274,7 @@ def default_models(dataset, conditional: bool = False, **kw) -> Tuple[nn.Module,
         raise ValueError(f"unknown model option(s) {sorted(bad)}; allowed: {', '.join(_MLP_OPTIONS)}")
     nc = dataset.num_classes if conditional else 0
     hidden, depth = o.get("hidden", 128), o.get("depth", 3)
-    mixture = {k: o[k] for k in ("latent_mixture", "mixture_scale", "mixture_spread", "learn_weights",
-                                    "output_noise") if k in o}
+    mixture = {k: o[k] for k in MIXTURE_OPTIONS if k in o}
     G = MLPGenerator(o.get("latent_dim", 2), dataset.dim, o.get("g_hidden", hidden), o.get("g_depth", depth),
                      nc, o.get("g_activation", "relu"), **mixture)
     D = MLPCritic(dataset.dim, o.get("d_hidden", hidden), o.get("d_depth", depth), nc,
