@@ -218,6 +218,12 @@ def test_cuda_training_and_amp(tmp_path):
     assert next(G.parameters()).is_cuda
 
 
+def test_the_recipes_mixture_options_are_the_generators():
+    """recipes.MIXTURE_OPTIONS (torch-free) = latent_dim + the generator's mixture-latent arguments."""
+    from fdiv.gan.training import recipes
+    assert recipes.MIXTURE_OPTIONS == ("latent_dim", *fdiv.gan.models.MIXTURE_OPTIONS)
+
+
 def test_toy_mixtures_default_to_a_mixture_latent_and_checkpoints_keep_the_choice(tmp_path):
     grid = TrainConfig(dataset="grid25").resolved().model
     assert grid["latent_mixture"] == 200 and grid["latent_dim"] == 19 and grid["learn_weights"] is True

@@ -233,8 +233,6 @@ from __future__ import annotations
 
 from typing import Any, Dict, Mapping, Tuple
 
-from fdiv.gan import models
-
 __all__ = ["RECIPES", "RECIPE_FIELDS", "MIXTURE_LATENT", "RING8_LATENT", "GRID25_LATENT", "MIXTURE_OPTIONS", "recipe", "defaults_for"]
 
 MIXTURE_LATENT = dict(latent_dim=5, latent_mixture=50, mixture_scale=0.2, mixture_spread=2.0)
@@ -243,8 +241,10 @@ MIXTURE_LATENT = dict(latent_dim=5, latent_mixture=50, mixture_scale=0.2, mixtur
 RING8_LATENT = dict(MIXTURE_LATENT, latent_dim=19, mixture_scale=0.03, learn_weights=True, output_noise=0.009)
 #: grid25's latent: ring8's with 200 components, 8 for each of its 25 modes, and output noise of width 0.04
 GRID25_LATENT = dict(RING8_LATENT, latent_mixture=200, output_noise=0.04)
-#: the generator options that belong to the recipes' latent (``model=dict(latent_mixture=0)`` drops them all)
-MIXTURE_OPTIONS = ("latent_dim", *models.MIXTURE_OPTIONS)
+#: the generator options that belong to the recipes' latent (``model=dict(latent_mixture=0)`` drops them all):
+#: latent_dim and :data:`fdiv.gan.models.MIXTURE_OPTIONS`, spelled out because this module stays free of
+#: torch (``fdiv --help`` and ``fdiv list`` read it); a test keeps the two in step
+MIXTURE_OPTIONS = ("latent_dim", "latent_mixture", "mixture_scale", "mixture_spread", "learn_weights", "output_noise")
 
 RECIPE_FIELDS = ("steps", "critic_steps", "gradient_penalty", "penalty_kind", "spectral_norm", "lr_g", "lr_d",
                  "model")
