@@ -36,7 +36,8 @@ def test_same_seed_same_run_and_different_seed_differs():
 @pytest.mark.parametrize("extra", [dict(divergence="kl", critic_steps=2),
                                    dict(divergence="gan", gradient_penalty=1.0, spectral_norm=True,
                                         lr_schedule="cosine"),
-                                   dict(divergence="pearson", conditional=True, generator_loss="minimax")])
+                                   dict(divergence="pearson", conditional=True, generator_loss="minimax"),
+                                   dict(divergence="js", gradient_penalty=1.0, penalty_end=0.0, critic_steps=2)])
 def test_resume_reproduces_the_uninterrupted_run_bit_for_bit(tmp_path, extra):
     full = train(steps=24, seed=1, **TINY, **extra)
 
@@ -117,7 +118,7 @@ def test_config_validation():
     with pytest.raises(ValueError, match="ring8"):
         train(divergence="gan", steps=5, **{**TINY, "dataset": "ring9"})
     for bad in (dict(steps=-1), dict(batch_size=0), dict(lr_g=0.0), dict(critic_steps=1.5),
-                dict(generator_loss="x"), dict(lr_schedule="linear"), dict(gradient_penalty=-1.0),
+                dict(generator_loss="x"), dict(lr_schedule="linear"), dict(gradient_penalty=-1.0), dict(penalty_end=1.5),
                 dict(device="tpu"), dict(betas=(1.0, 0.5))):
         with pytest.raises(ValueError):
             train(divergence="gan", **{**TINY, "steps": 5, **bad})
@@ -127,6 +128,26 @@ def test_config_validation():
         train(divergence="gan", steps=2, conditional=True, **{**TINY, "dataset": "x"})
 
 
+@pytest.mark.parametrize("end", [None, 1.0, 0.25, 0.0])
+def test_the_penalty_follows_a_cosine_from_gamma_down_to_its_end(monkeypatch, end):
+    """penalty_end = e: the critic's penalty weight at step t is gamma (e + (1 - e)(1 + cos(pi t / T)) / 2),
+    the same for every critic step of a generator step; None (the default) and 1 keep gamma."""
+    import math
+    from fdiv.gan.training import loop
+    seen = []
+
+    def recording(*a, penalty, **k):
+        seen.append(penalty)
+        return S.critic_step(*a, penalty=penalty, **k)
+
+    monkeypatch.setattr(loop, "critic_step", recording)
+    train(divergence="gan", steps=4, critic_steps=2, gradient_penalty=2.0, penalty_end=end, seed=0, **TINY)
+    e = 1.0 if end is None else end
+    want = [2.0 * (e + (1 - e) * (1 + math.cos(math.pi * t / 4)) / 2) for t in (1, 2, 3, 4) for _ in (0, 1)]
+    assert seen == pytest.approx(want, rel=1e-12)
+    assert seen[-1] == pytest.approx(2.0 * e) and seen[0] <= 2.0
+
+
 def test_resolved_defaults():
     from fdiv.datasets import Grid25
     from fdiv.gan.training.recipes import RECIPES
@@ -134,6 +155,8 @@ def test_resolved_defaults():
     assert c.steps == Grid25.train_defaults["steps"] == 5000
     assert c.batch_size == Grid25.train_defaults["batch_size"] == 256
     assert c.ema == 0.999 and TrainConfig(dataset="ring8").resolved().ema == 0.99
+    # ring8's pearson takes grid25's longer average (the recipe docstring)
+    assert TrainConfig(dataset="ring8", divergence="pearson").resolved().ema == 0.999
     # grid25's per-divergence entries (the recipe docstring's measured tables): output noise, R1, steps
     for name, noise, gamma, steps in (("js", 0.0425, 0.1, 5000), ("squared_hellinger", 0.0425, 0.1, 5000),
                                       ("kl", 0.035, 1.0, 5000), ("neyman", 0.035, 1.0, 5000),
@@ -142,6 +165,7 @@ def test_resolved_defaults():
         d = TrainConfig(dataset="grid25", divergence=name).resolved()
         assert (d.model["output_noise"], d.gradient_penalty, d.steps) == (noise, gamma, steps), name
         assert d.model["mixture_scale"] == 0.03 and d.model["latent_mixture"] == 200, name
+        assert d.critic_steps == (2 if name == "total_variation" else 1), name
     assert c.model["latent_mixture"] == 200 and c.model["learn_weights"]
     assert c.lr_g == RECIPES[("grid25", "*")]["lr_g"] and c.gradient_penalty == 0.1
     assert TrainConfig.from_dict(c.to_dict()) == c

@@ -128,6 +128,10 @@ class TrainConfig:
                                 check=_num(0.0, 1.0, open_max=True), metavar="DECAY")
     gradient_penalty: Optional[float] = _per_dataset("weight gamma of a gradient penalty on V (0 = off)",
                                              type=float, check=_num(0.0), metavar="GAMMA")
+    penalty_end: Optional[float] = _opt(None, "the gradient penalty's weight at the last step, as a fraction of "
+                                        "gamma: the weight follows (e + (1 - e)(1 + cos(pi t / steps)) / 2) gamma "
+                                        "(None or 1: constant; set per dataset and divergence)", type=float,
+                                        check=_optional(_num(0.0, 1.0)), metavar="E")
     penalty_kind: Optional[str] = _per_dataset("r1: + gamma/2 E_P|grad V|^2; interpolate: + gamma E(|grad V| - 1)^2",
                                        type=str, check=_choice(PENALTY_KINDS), choices=PENALTY_KINDS)
     spectral_norm: Optional[bool] = _per_dataset("spectral normalisation in the critic", type=bool, check=_bool)

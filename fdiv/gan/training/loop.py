@@ -207,7 +207,7 @@ def _loop(run: Run) -> None:
         for k in range(cfg.critic_steps):
             x, y = _real_batch(run)
             J, loss_d, fake = critic_step(run.d, run.G_step, run.D_step, run.opt_d, x, _noise(run), y,
-                                          penalty=cfg.gradient_penalty, penalty_kind=cfg.penalty_kind,
+                                          penalty=_penalty(cfg, step), penalty_kind=cfg.penalty_kind,
                                           rng=run.noise_rng, amp=run.amp, keep_fake_graph=k == cfg.critic_steps - 1,
                                           shard=shard)
         # the critic's own module: the generator's loss sends no gradient to the critic's weights
@@ -325,6 +325,15 @@ def _schedule(opt: torch.optim.Optimizer, cfg: TrainConfig):
     if cfg.lr_schedule == "cosine":
         return torch.optim.lr_scheduler.LambdaLR(opt, lambda t: 0.5 * (1.0 + math.cos(math.pi * t / steps)))
     return torch.optim.lr_scheduler.LambdaLR(opt, lambda t: 1.0)
+
+
+def _penalty(cfg: TrainConfig, step: int) -> float:
+    """The gradient penalty's weight at step t: gamma, or with ``penalty_end`` = e a cosine from gamma down to
+    e gamma, gamma (e + (1 - e)(1 + cos(pi t / steps)) / 2) (chapter 7's stabilisers; the recipes of chapter 5)."""
+    e = cfg.penalty_end
+    if e is None or e == 1.0:
+        return cfg.gradient_penalty
+    return cfg.gradient_penalty * (e + (1.0 - e) * 0.5 * (1.0 + math.cos(math.pi * step / cfg.steps)))
 
 
 def _restore(run: Run, ck: Dict[str, Any]) -> None:
