@@ -158,14 +158,15 @@ def test_resolved_defaults():
     # ring8's pearson takes grid25's longer average (the recipe docstring)
     assert TrainConfig(dataset="ring8", divergence="pearson").resolved().ema == 0.999
     # grid25's per-divergence entries (the recipe docstring's measured tables): output noise, R1, steps
-    for name, noise, gamma, steps in (("js", 0.0425, 0.1, 5000), ("squared_hellinger", 0.0425, 0.1, 5000),
-                                      ("kl", 0.035, 1.0, 5000), ("neyman", 0.035, 1.0, 5000),
+    for name, noise, gamma, steps in (("js", 0.0425, 0.1, 6000), ("squared_hellinger", 0.0425, 0.1, 7000),
+                                      ("kl", 0.035, 1.0, 5000), ("neyman", 0.035, 1.0, 6000),
                                       ("jeffrey", 0.035, 1.0, 4000), ("triangular", 0.035, 0.1, 5000),
                                       ("pearson", 0.04, 1.0, 5000), ("total_variation", 0.04, 1.0, 4000)):
         d = TrainConfig(dataset="grid25", divergence=name).resolved()
         assert (d.model["output_noise"], d.gradient_penalty, d.steps) == (noise, gamma, steps), name
         assert d.model["mixture_scale"] == 0.03 and d.model["latent_mixture"] == 200, name
         assert d.critic_steps == (2 if name == "total_variation" else 1), name
+        assert d.penalty_end == (0.0 if name in ("js", "squared_hellinger", "neyman") else None), name
     assert c.model["latent_mixture"] == 200 and c.model["learn_weights"]
     assert c.lr_g == RECIPES[("grid25", "*")]["lr_g"] and c.gradient_penalty == 0.1
     assert TrainConfig.from_dict(c.to_dict()) == c
