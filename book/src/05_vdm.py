@@ -463,7 +463,10 @@ print("activations:", alpha_half.activation_expr, "vs", hellinger.activation_exp
 # returns the average of the generator's weights over about the last 1,000 steps, a moving average
 # with decay 0.999: the modes' positions drift a little until the end of a run, and the average
 # cancels the drift, which is what the two-sample test saw last; chapter 10 explains the moving
-# average.) The cell trains the GAN on `ring8` with a plain Gaussian latent and with the
+# average. For js, squared Hellinger and neyman the R1 penalty of chapter 7, which keeps the 25
+# modes balanced early, fades out along a cosine over a longer run: the witness that sees a mode
+# sitting $\delta$ off its centre needs a slope of about $\delta/0.05^2$ there, which the penalty
+# would forbid late in the run.) The cell trains the GAN on `ring8` with a plain Gaussian latent and with the
 # mixture latent, with the trainer's defaults for this data set (those of `fdiv train`, shortened
 # to 2,000 steps) and the same seeds, and counts the points further than 10 standard deviations
 # from every centre.

@@ -509,4 +509,6 @@ HTML(films["total_variation"].animation().to_jshtml())
 # the saturating loss above, produced this time by the critic's activation; the library's recipe
 # for total variation adds the R1 penalty
 # $\tfrac{\gamma}{2}\mathbb E_{P_X}\|\nabla_x V_w\|^2$ ($\gamma = 1$), which keeps $V_w$ small
-# and out of saturation (chapter 5 shows the same penalty rescuing KL).
+# and out of saturation (chapter 5 shows the same penalty rescuing KL); on `grid25` it also takes
+# two critic steps per generator step, without which its modes came out 18-61% too wide there
+# (the recipe module keeps the measurements).
