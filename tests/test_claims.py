@@ -113,6 +113,22 @@ def test_a_claim_that_trains_at_the_defaults_fingerprints_them(name, trains_on):
         assert holds(settings, train_defaults(dataset, divergence)), (name, dataset, divergence)
 
 
+def test_the_short_runs_share_one_recipe_but_the_latent():
+    """Chapter 5's short-budget table trains every divergence with SHORT_SETTINGS: whatever a recipe sets
+    (steps, critic steps, a penalty or its fading), only the latent may differ between the runs."""
+    from fdiv.course.claims.ch05 import DATASETS, SHORT_SETTINGS, short_divergences
+    from fdiv.gan.training import TrainConfig
+
+    inside, outside = short_divergences()
+    for ds in DATASETS:
+        seen = set()
+        for d in inside + outside:
+            c = TrainConfig(divergence=d.name, divergence_params=d.params, dataset=ds, **SHORT_SETTINGS).resolved()
+            seen.add((c.steps, c.critic_steps, c.gradient_penalty, c.penalty_end, c.penalty_kind, c.spectral_norm,
+                      c.lr_g, c.lr_d, c.model["hidden"]))
+        assert seen == {(1000, 1, 0.1, 1.0, "r1", False, 3e-3, 3e-3, 64)}, (ds, seen)
+
+
 def test_record_stale_reruns_only_the_stale_entries(tmp_path, monkeypatch, capsys):
     """``--record FILE --stale`` re-runs the claims whose entry is missing or stale and keeps the rest;
     a record from another machine is refused with one line, and the file is left as it was."""
