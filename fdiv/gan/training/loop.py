@@ -319,11 +319,16 @@ def describe_environment(cfg: TrainConfig, ds, world: World = World()) -> Dict[s
             "world_size": world.size, "backend": world.backend}
 
 
+def _cosine(t: int, steps: int) -> float:
+    """(1 + cos(pi t / steps)) / 2: from 1 at t = 0 down to 0 at t = steps."""
+    return 0.5 * (1.0 + math.cos(math.pi * t / steps))
+
+
 def _schedule(opt: torch.optim.Optimizer, cfg: TrainConfig):
     """The learning-rate schedule: factor 1 ("constant") or (1 + cos(pi t / steps)) / 2 at step t + 1 ("cosine")."""
     steps = cfg.steps
     if cfg.lr_schedule == "cosine":
-        return torch.optim.lr_scheduler.LambdaLR(opt, lambda t: 0.5 * (1.0 + math.cos(math.pi * t / steps)))
+        return torch.optim.lr_scheduler.LambdaLR(opt, lambda t: _cosine(t, steps))
     return torch.optim.lr_scheduler.LambdaLR(opt, lambda t: 1.0)
 
 
@@ -331,9 +336,9 @@ def _penalty(cfg: TrainConfig, step: int) -> float:
     """The gradient penalty's weight at step t: gamma, or with ``penalty_end`` = e a cosine from gamma down to
     e gamma, gamma (e + (1 - e)(1 + cos(pi t / steps)) / 2) (chapter 7's stabilisers; the recipes of chapter 5)."""
     e = cfg.penalty_end
-    if e is None or e == 1.0:
+    if e is None:
         return cfg.gradient_penalty
-    return cfg.gradient_penalty * (e + (1.0 - e) * 0.5 * (1.0 + math.cos(math.pi * step / cfg.steps)))
+    return cfg.gradient_penalty * (e + (1.0 - e) * _cosine(step, cfg.steps))
 
 
 def _restore(run: Run, ck: Dict[str, Any]) -> None:

@@ -10,9 +10,9 @@ field the user left as ``None`` (one mechanism, lowest priority first):
 4. the user's values.
 
 A recipe may set ``critic_steps``, ``gradient_penalty``, ``penalty_end``, ``penalty_kind``, ``spectral_norm``,
-``lr_g``, ``lr_d``, ``ema`` and ``model`` (merged key by key with the user's ``model``; asking for a plain Gaussian latent,
-``model=dict(latent_mixture=0)``, drops the recipe's whole mixture-latent entry, ``latent_dim`` and
-``output_noise`` included).
+``lr_g``, ``lr_d``, ``ema`` and ``model`` (merged key by key with the user's ``model``; asking for a plain
+Gaussian latent, ``model=dict(latent_mixture=0)``, drops the recipe's whole mixture-latent entry,
+``latent_dim`` and ``output_noise`` included).
 The table is a plain dict: tune it here (``python -m bench`` measures the effect; the README's benchmark
 section lists the figures).
 
