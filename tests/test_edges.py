@@ -162,14 +162,39 @@ def _mp_ag_conjugate(t: float):
 def test_ag_conjugate_finite_wherever_the_value_fits(dtype, fits, overflows, rtol):
     d = fdiv.get("ag")
     big = torch.finfo(dtype).max
-    for fn in ("conjugate", "conjugate_activation"):
-        got = _call(d, fn, fits, dtype).tolist()
-        for t, g in zip(fits, got):
-            want = _mp_ag_conjugate(t)
-            assert abs(want) < big and g == pytest.approx(float(want), rel=rtol), (fn, t, g, want)
-        for t, g in zip(overflows, _call(d, fn, overflows, dtype).tolist()):
-            assert abs(_mp_ag_conjugate(t)) > big and g == INF, (fn, t, g)
+    got = _call(d, "conjugate", fits, dtype).tolist()
+    for t, g in zip(fits, got):
+        want = _mp_ag_conjugate(t)
+        assert abs(want) < big and g == pytest.approx(float(want), rel=rtol), (t, g, want)
+    for t, g in zip(overflows, _call(d, "conjugate", overflows, dtype).tolist()):
+        assert abs(_mp_ag_conjugate(t)) > big and g == INF, (t, g)
     assert _call(d, "conjugate", [-1e300], torch.float64).item() == pytest.approx(-172.943881975, rel=1e-10)
+
+
+def _mp_ag_activation(v: float):
+    """sigma_f(v) = v for v <= 0, log(1 + 4v)/4 for v > 0 (the arithmetic-geometric output activation)."""
+    return mp.mpf(v) if v <= 0 else mp.log1p(4 * mp.mpf(v)) / 4
+
+
+@pytest.mark.parametrize("dtype,rtol", [(torch.float32, 1e-5), (torch.float64, 1e-9)])
+def test_ag_activation_and_its_conjugate_over_the_whole_line(dtype, rtol):
+    """sigma_f to rounding, and f*(sigma_f(v)) finite for every finite v whose value fits the dtype:
+    about 1.47 v for large v, where sigma_f(v) = v would overflow from v ~ 22 in float32."""
+    d = fdiv.get("ag")
+    big, eps = torch.finfo(dtype).max, torch.finfo(dtype).eps
+    vs = [-big, -1e30, -700.0, -5.0, -1e-3, 0.0, 1e-7, 1e-3, 0.999, 1.0, 1.001, 22.5, 80.0, 1e4, 1e30,
+          big / 2, big]
+    v = torch.tensor(vs, dtype=dtype)
+    for x, a in zip(vs, d.activation(v).tolist()):
+        want = _mp_ag_activation(x)
+        assert abs(a - float(want)) <= 2 * eps * abs(float(want)), (x, a, want)
+    wants = [_mp_ag_conjugate(_mp_ag_activation(x)) for x in vs]
+    for x, g, want in zip(vs, d.conjugate_activation(v).tolist(), wants):
+        if abs(want) > big:
+            assert g == INF, (x, g)
+        else:
+            assert g == pytest.approx(float(want), rel=rtol, abs=1e-20), (x, g, want)
+    assert d.conjugate_activation(torch.tensor(1e30, dtype=dtype)).item() == pytest.approx(1.4715178e30, rel=1e-6)
 
 
 # --- discrete: the sum-to-one tolerance follows the dtype ---------------------------------------

@@ -742,13 +742,20 @@ class ArithmeticGeometric(Divergence):
     r"""Arithmetic-geometric mean divergence (Taneja): f(u) = (u + 1)/2 log((u + 1)/(2 sqrt u)), so
     D_f(P||Q) = \int (p + q)/2 log( ((p + q)/2) / sqrt(p q) ) dx (arithmetic against geometric mean).
     f'(u) = 1/2 log((u + 1)/(2 sqrt u)) + 1/4 - 1/(4u) is not invertible in closed form, so f* is computed
-    numerically (bisection in s = log u, where f(e^s) = e^{s/2} cosh(s/2) log cosh(s/2)); dom f* = R,
-    sigma_f(v) = v. f*(t) ~ e^{4t - 1} for large t (finite up to t ~ 22.4 in float32, ~ 177.6 in float64)
-    and ~ -1/4 - log(-t)/4 for t -> -oo (f*(-1e300) = -172.94)."""
+    numerically (bisection in s = log u, where f(e^s) = e^{s/2} cosh(s/2) log cosh(s/2)); dom f* = R.
+    f*(t) ~ e^{4t - 1} for large t (finite up to t ~ 22.4 in float32, ~ 177.6 in float64) and
+    ~ -1/4 - log(-t)/4 for t -> -oo (f*(-1e300) = -172.94).
+
+    Output activation (book chapter 5): sigma_f(v) = v for v <= 0 and log(1 + 4v)/4 for v > 0, an
+    increasing map of R onto R with sigma_f'(0) = 1.  The optimal witness f'(p/q) grows only like
+    log(p/q)/4, while f*(t) grows like e^{4t}: with sigma_f(v) = v, the critic's value on data the
+    generator has not reached rises without a counterweight, and the first sample that lands there
+    costs e^{4V} (an overflow in float32 from V ~ 22).  With the log branch f*(sigma_f(v)) grows
+    linearly in v (about 1.47 v), so the critic's loss stays finite for every finite v."""
 
     name, label = "ag", "arithmetic-geometric mean divergence"
     f_expr = "(u + 1)/2*log((u + 1)/(2*sqrt(u)))"
-    activation_expr = "v"
+    activation_expr = "Piecewise((v, v <= 0), (log(1 + 4*v)/4, True))"
     f_prime_one, f_at_zero, f_slope_inf, f_at_inf = 0.0, INF, INF, INF
     domain, domain_closed = (-INF, INF), (False, False)
     # in s = log u nothing below overflows up to s = 745, where f*(t) ~ e^(4t - 1) has long overflowed
@@ -757,6 +764,20 @@ class ArithmeticGeometric(Divergence):
     def _derived_domain(self):
         # f'(u) -> -oo as u -> 0 and +oo as u -> oo: dom f* = R (checked symbolically in the tests)
         return ((-INF, INF), (False, False), -INF, INF)
+
+    def activation(self, v):
+        v = as_float_tensor(v)
+        # log(1 + 4v) as log1p(4v) below v = 1 and log(v + 1/4) + log 4 above, where 4v may overflow
+        small, large = (v > 0) & (v < 1.0), v >= 1.0  # NaN and v <= 0 keep v
+        log_up = torch.where(large, torch.log(safe_where(large, v, 1.0) + 0.25) + 2.0 * LOG2,
+                             torch.log1p(4.0 * safe_where(small, v, 0.0)))
+        return torch.where(small | large, log_up / 4.0, v)
+
+    def conjugate_activation(self, v):
+        # sigma_f in float64, so that f*(t) ~ e^{4t}, whose relative error is about 4t times t's, gets
+        # a float32 v to its rounding
+        v = as_float_tensor(v)
+        return self.conjugate(self.activation(v.double())).to(v.dtype)
 
     @property
     def sympy_f(self):
