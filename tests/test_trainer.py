@@ -161,7 +161,8 @@ def test_resolved_defaults():
     for name, noise, gamma, steps in (("js", 0.0425, 0.1, 6000), ("squared_hellinger", 0.0425, 0.1, 7000),
                                       ("kl", 0.035, 1.0, 5000), ("neyman", 0.035, 1.0, 6000),
                                       ("jeffrey", 0.035, 1.0, 4000), ("triangular", 0.035, 0.1, 5000),
-                                      ("pearson", 0.04, 1.0, 5000), ("total_variation", 0.04, 1.0, 4000)):
+                                      ("pearson", 0.04, 1.0, 5000), ("total_variation", 0.04, 1.0, 4000),
+                                      ("ag", 0.0375, 0.25, 4000)):
         d = TrainConfig(dataset="grid25", divergence=name).resolved()
         assert (d.model["output_noise"], d.gradient_penalty, d.steps) == (noise, gamma, steps), name
         assert d.model["mixture_scale"] == 0.03 and d.model["latent_mixture"] == 200, name
