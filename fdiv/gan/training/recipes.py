@@ -349,7 +349,7 @@ RECIPES: Dict[Tuple[str, str], Dict[str, Any]] = {
     ("grid25", "neyman"): dict(_SMOOTH_CRITIC, **_FADING_PENALTY, model=_NARROWER_NOISE),
     ("grid25", "jeffrey"): dict(_SMOOTH_CRITIC, steps=4000, model=_NARROWER_NOISE),
     ("grid25", "triangular"): dict(model=_NARROWER_NOISE),
-    # ag's critic, whose log-branch activation keeps f*(sigma_f(v)) linear, takes a quarter of R1 1
+    # with its log-branch activation (f*(sigma_f(v)) linear) ag needs a quarter of the others' R1 gamma
     ("grid25", "ag"): dict(gradient_penalty=0.25, steps=4000, model=dict(output_noise=0.0375)),
 }
 
